@@ -1,0 +1,45 @@
+"""The catalogue: one module per paper under ``proofs_checks.papers``, each exporting ``CHECKS``."""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+
+__all__ = ["PAPERS", "load_checks", "select"]
+
+#: arXiv id -> (module, short title). A paper without a module yet has None.
+PAPERS = {
+    "2407.04358": ("proofs_checks.papers.ngn", "NGN: non-negative Gauss-Newton stepsizes"),
+}
+
+
+def load_checks(papers=None) -> list:
+    """All declared checks of ``papers`` (default: every paper), in catalogue order."""
+    ids = list(PAPERS) if papers is None else list(papers)
+    checks = []
+    for paper in ids:
+        if paper not in PAPERS:
+            raise ValueError(f"`paper` must be one of {sorted(PAPERS)}; got {paper!r}.")
+        module = importlib.import_module(PAPERS[paper][0])
+        checks.extend(module.CHECKS)
+    keys = [c.key for c in checks]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise RuntimeError(f"check keys declared twice: {duplicates}")
+    return checks
+
+
+def select(checks, *, paper=None, key=None, full=False) -> list:
+    """Filter ``checks``: by paper id, by key (exact or a glob such as ``'2407.04358/*bound*'``),
+    and dropping ``slow`` checks unless ``full``. A key names a check explicitly, so it is
+    selected even when slow."""
+    chosen = list(checks)
+    if paper is not None:
+        chosen = [c for c in chosen if c.paper == paper]
+    if key is not None:
+        chosen = [c for c in chosen if c.key == key or fnmatch.fnmatchcase(c.key, key)]
+        if not chosen:
+            raise ValueError(f"`--key` {key!r} matches no check; `lemmata check --list` lists them.")
+    elif not full:
+        chosen = [c for c in chosen if c.cost == "fast"]
+    return chosen

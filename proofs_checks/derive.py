@@ -1,0 +1,133 @@
+"""Topics of ``lemmata derive``: each turns command-line options into a Derivation to print.
+
+JSON contract (every topic): ``{"topic", "symbols", "results": {NAME: {"expr", "latex",
+"value"}}}`` where ``expr`` is the SymPy string, ``latex`` its LaTeX, and ``value`` the number at
+the ``--at`` point (a list for matrices), or null when no point is given or a symbol is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+
+from analysis import ngn
+from analysis.derivation import Derivation
+from analysis.errors import LemmataError
+
+__all__ = ["Topic", "TOPICS", "parse_point", "topic_document", "format_plain"]
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A ``lemmata derive`` topic. ``preamble(args)``, when given, returns LaTeX lines that state
+    where the closed forms come from (printed before them with ``--latex``)."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    build: Callable[[argparse.Namespace], Derivation]
+    preamble: Callable[[argparse.Namespace], list] | None = None
+
+
+def _ngn_arguments(parser):
+    parser.add_argument("--dim", type=int, default=1,
+                        help="dimension of x (the gradient symbols are g_1..g_dim); default 1")
+    parser.add_argument("--convention", choices=sorted(ngn.CONVENTIONS), default="paper",
+                        help="weight of the squared residual in the LM subproblem; default paper")
+
+
+def _ngn_build(args):
+    if args.dim < 1:
+        raise LemmataError(f"`--dim` must be a positive integer; got {args.dim}.")
+    return ngn.derive_ngn(args.dim, args.convention)
+
+
+def _ngn_preamble(args):
+    objective, p = ngn.lm_objective(args.dim, args.convention)
+    g = sp.Matrix(sp.symbols(f"g_1:{args.dim + 1}", real=True))
+    gamma = ngn.derive_ngn(args.dim, args.convention)["stepsize"]
+    p_vec = sp.latex(sp.Matrix(p).T) + "^{\\top}"
+    return [
+        f"% LM / Gauss-Newton subproblem on r = sqrt(f) ({args.convention} convention):",
+        f"{p_vec} = \\arg\\min_{{p}}\\; {sp.latex(objective)}",
+        f"% its solution is p = -gamma grad f with",
+        f"\\gamma = {sp.latex(gamma)} = \\frac{{\\sigma}}{{1 + \\frac{{\\sigma}}{{2f}}\\|\\nabla f\\|^2}}"
+        if args.convention == "paper" else f"\\gamma = {sp.latex(gamma)}",
+        f"% (p + gamma g = {sp.sstr((ngn.derive_ngn(args.dim, args.convention)['step'] + gamma * g).applyfunc(sp.simplify).T)})",
+    ]
+
+
+TOPICS = {
+    "ngn": Topic("ngn", "the NGN step from the LM/Gauss-Newton subproblem on sqrt(f), its "
+                        "stepsize and the bounds sigma/(1+sigma L) <= gamma <= sigma "
+                        "(arXiv:2407.04358)", _ngn_arguments, _ngn_build, _ngn_preamble),
+}
+
+
+def parse_point(items, derivation: Derivation) -> dict:
+    """``["sigma=0.5", "L=2"]`` -> {Symbol: exact number}; values are parsed exactly
+    (``0.1`` is 1/10), names must be symbols of the derivation."""
+    by_name = {s.name: s for s in derivation.symbols}
+    point = {}
+    for item in items or ():
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name or not text.strip():
+            raise LemmataError(f"`--at` expects NAME=VALUE; got {item!r}.")
+        if name not in by_name:
+            raise LemmataError(f"`--at` names {name!r}, which is not a symbol of this topic "
+                               f"(symbols: {sorted(by_name)}).")
+        try:
+            value = sp.Rational(text.strip())
+        except (TypeError, ValueError):
+            try:
+                value = sp.sympify(text.strip())
+            except (sp.SympifyError, SyntaxError) as exc:
+                raise LemmataError(f"`--at {name}` must be a number; got {text!r}.") from exc
+        if not value.is_number:
+            raise LemmataError(f"`--at {name}` must be a number; got {text!r}.")
+        point[by_name[name]] = value
+    return point
+
+
+def _value(expr, point, dps=30):
+    if not point or not expr.free_symbols <= set(point):
+        return None
+    if isinstance(expr, sp.MatrixBase):
+        return [[_value(e, point, dps) for e in expr.row(i)] for i in range(expr.rows)]
+    number = sp.N(expr.xreplace(point), dps)
+    if number.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return None
+    re, im = number.as_real_imag()
+    if im != 0:
+        return None
+    return float(re)
+
+
+def topic_document(topic: str, derivation: Derivation, point: dict) -> dict:
+    """The JSON document of the derive contract."""
+    return {
+        "topic": topic,
+        "symbols": [s.name for s in derivation.symbols],
+        "results": {name: {"expr": sp.sstr(expr), "latex": sp.latex(expr),
+                           "value": _value(expr, point)}
+                    for name, expr in derivation.expressions.items()},
+    }
+
+
+def format_plain(topic: str, derivation: Derivation, point: dict) -> str:
+    lines = [f"{topic}: {derivation.source}",
+             f"symbols: {', '.join(s.name for s in derivation.symbols)}"]
+    for a in derivation.assumptions:
+        lines.append(f"assume: {a.sentence}")
+    lines.append("")
+    document = topic_document(topic, derivation, point)
+    for name, result in document["results"].items():
+        line = f"{name} = {result['expr']}"
+        if result["value"] is not None:
+            line += f"    [= {result['value']!r} at the given point]"
+        lines.append(line)
+    return "\n".join(lines)
