@@ -78,7 +78,7 @@ def _exp_minus_one(node):
     terms.remove(sp.S.NegativeOne)
     exp_term = next(t for t in terms if _exp_argument(t) is not None and t != 1)
     terms.remove(exp_term)
-    return sp.Add(expm1(_exp_argument(exp_term)), *terms, evaluate=False)
+    return sp.Add(expm1(_exp_argument(exp_term)), *terms)
 
 
 STABLE_REWRITES: tuple = (

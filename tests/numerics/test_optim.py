@@ -1,0 +1,162 @@
+"""Optimisers: one reference step each (hand-computed from the update rule), the runner's
+reproducibility, divergence accounting, and bad input."""
+
+import numpy as np
+import pytest
+
+from analysis import AssumptionError, LemmataError
+from analysis.ngn import ngn_stepsize
+from numerics import compile_kernel, optim
+from numerics.problems import LeastSquares, LogisticRegression, OffsetQuadratic
+
+X = np.array([[1.0, -2.0], [0.5, 0.25]])
+G = np.array([[0.3, 0.4], [-1.0, 2.0]])
+F = np.array([2.0, 0.5])
+
+
+def step(opt, grads=G, params=X, value=F, n=1):
+    state = opt.init(params)
+    for _ in range(n):
+        updates, state = opt.update(grads, state, params, value=value)
+    return updates, state
+
+
+def test_ngn_step_matches_the_formula_and_the_compiled_derivation():
+    sigma = 0.7
+    updates, state = step(optim.ngn(sigma))
+    g2 = np.sum(G ** 2, axis=1)
+    gamma = sigma / (1 + sigma * g2 / (2 * F))            # the paper's formula
+    np.testing.assert_allclose(state.stepsize, gamma, rtol=1e-15)
+    np.testing.assert_allclose(updates, -gamma[:, None] * G, rtol=1e-15)
+    kernel = compile_kernel(ngn_stepsize(), "numba")
+    np.testing.assert_allclose(state.stepsize, kernel(F, g2, sigma), rtol=1e-15)
+
+
+def test_ngn_sqrt_schedule_and_zero_loss():
+    _, state = step(optim.ngn(1.0, schedule="sqrt"), n=4)       # k = 3: sigma_3 = 1/2
+    g2 = np.sum(G ** 2, axis=1)
+    np.testing.assert_allclose(state.stepsize, 0.5 / (1 + 0.5 * g2 / (2 * F)), rtol=1e-15)
+    updates, state = step(optim.ngn(1.0), grads=np.zeros((2, 2)), value=np.zeros(2))
+    assert np.all(updates == 0) and np.all(state.stepsize == 1.0)
+
+
+def test_ngn_needs_a_non_negative_value():
+    opt = optim.ngn(1.0)
+    with pytest.raises(LemmataError, match="needs the loss"):
+        opt.update(G, opt.init(X), X)
+    with pytest.raises(AssumptionError, match="`value` must be non-negative"):
+        opt.update(G, opt.init(X), X, value=np.array([1.0, -0.1]))
+    for bad in (0.0, -1.0, np.inf, np.nan):
+        with pytest.raises(ValueError, match="`sigma` must be positive and finite"):
+            optim.ngn(bad)
+    with pytest.raises(ValueError, match="`schedule` must be one of"):
+        optim.ngn(1.0, schedule="cosine")
+
+
+def test_ngn_momentum_is_heavy_ball_on_the_ngn_step():
+    opt = optim.ngn_momentum(0.7, beta=0.5)
+    state = opt.init(X)
+    u1, state = opt.update(G, state, X, value=F)
+    u2, state = opt.update(G, state, X + u1, value=F)
+    gamma = 0.7 / (1 + 0.7 * np.sum(G ** 2, 1) / (2 * F))
+    np.testing.assert_allclose(u1, -0.5 * gamma[:, None] * G, rtol=1e-15)
+    np.testing.assert_allclose(u2, -0.5 * gamma[:, None] * G + 0.5 * u1, rtol=1e-15)
+    with pytest.raises(ValueError, match="`beta` must be non-negative and finite and below 1"):
+        optim.ngn_momentum(1.0, beta=1.0)
+
+
+def test_ngn_ema_weight_decay_sign_is_explicit():
+    wd = 0.1
+    for sign, s in (("decay", 1.0), ("repository", -1.0)):
+        opt = optim.ngn_ema(0.7, beta1=0.9, weight_decay=wd, weight_decay_sign=sign)
+        updates, state = step(opt)                       # first step: m_0 = g_0
+        gamma = 0.7 / (1 + 0.7 * np.sum(G ** 2, 1) / (2 * F))
+        np.testing.assert_allclose(updates, -gamma[:, None] * (G + s * wd * X), rtol=1e-15)
+    base, _ = step(optim.ngn(0.7))
+    np.testing.assert_allclose(step(optim.ngn_ema(0.7, beta1=0.0))[0], base, rtol=1e-15)
+
+
+def test_sgd_sps_adagrad_adam_reference_steps():
+    np.testing.assert_allclose(step(optim.sgd(0.1))[0], -0.1 * G)
+    g2 = np.sum(G ** 2, 1)
+    updates, state = step(optim.sps(c=0.5, max_lr=1.0))
+    np.testing.assert_allclose(state.stepsize, np.minimum(F / (0.5 * g2), 1.0))
+    updates, state = step(optim.adagrad(0.3, initial_accumulator=1e-10), n=2)
+    np.testing.assert_allclose(state.stepsize, 0.3 / np.sqrt(1e-10 + 2 * g2), rtol=1e-15)
+    updates, _ = step(optim.adam(0.01), n=1)              # first Adam step: -lr * sign(g) (eps aside)
+    np.testing.assert_allclose(updates, -0.01 * G / (np.abs(G) + 1e-8), rtol=1e-12)
+    updates, state = step(optim.adagrad(0.3, norm=False), n=1)
+    np.testing.assert_allclose(updates, -0.3 * G / np.sqrt(1e-10 + G ** 2), rtol=1e-12)
+
+
+def test_array_hyperparameters_sweep_the_leading_axis():
+    sigma = np.array([0.1, 10.0])
+    _, state = step(optim.ngn(sigma))
+    g2 = np.sum(G ** 2, 1)
+    np.testing.assert_allclose(state.stepsize, sigma / (1 + sigma * g2 / (2 * F)), rtol=1e-15)
+
+
+def _ls(seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(20, 3))
+    return LeastSquares(A, A @ np.ones(3))
+
+
+def test_run_is_reproducible_and_independent_of_batching():
+    prob = _ls()
+    t8 = optim.run(optim.ngn(1.0), prob, np.zeros(3), n_steps=50, n_paths=8, batch_size=2, seed=5)
+    t3 = optim.run(optim.ngn(1.0), prob, np.zeros(3), n_steps=50, n_paths=3, batch_size=2, seed=5)
+    np.testing.assert_array_equal(t8.losses[:, :3], t3.losses)   # path i has its own stream
+    t8b = optim.run(optim.ngn(1.0), prob, np.zeros(3), n_steps=50, n_paths=8, batch_size=2, seed=5)
+    np.testing.assert_array_equal(t8.final_params, t8b.final_params)
+    t_other = optim.run(optim.ngn(1.0), prob, np.zeros(3), n_steps=50, n_paths=3, batch_size=2, seed=6)
+    assert not np.array_equal(t_other.losses, t3.losses)
+
+
+def test_deterministic_run_converges_on_least_squares():
+    prob = _ls()
+    traj = optim.run(optim.ngn(10.0), prob, np.zeros(3), n_steps=300)
+    assert traj.losses[-1, 0] < 1e-20
+    np.testing.assert_allclose(traj.final_params[0], np.ones(3), atol=1e-9)
+
+
+def test_diverged_paths_are_counted_frozen_and_excluded():
+    prob = _ls()
+    lr = np.r_[np.full(3, 100.0 / prob.smoothness), np.full(3, 0.1 / prob.smoothness)]
+    traj = optim.run(optim.sgd(lr), prob, np.zeros(3), n_steps=200, n_paths=6, batch_size=1, seed=0)
+    assert traj.n_diverged == 3 and list(traj.diverged) == [True] * 3 + [False] * 3
+    assert np.all(traj.diverged_at[:3] >= 0) and np.all(traj.diverged_at[3:] == -1)
+    assert np.all(np.isnan(traj.losses[-1, :3]))
+    est = traj.loss_estimate()
+    assert est.n == 3 and est.n_excluded == 3 and np.isfinite(est.value)
+
+
+def test_run_bad_input():
+    prob = _ls()
+    with pytest.raises(ValueError, match="`x0` must have shape"):
+        optim.run(optim.sgd(0.1), prob, np.zeros(4), n_steps=5)
+    with pytest.raises(ValueError, match="`x0` must be finite"):
+        optim.run(optim.sgd(0.1), prob, np.array([0.0, np.nan, 0.0]), n_steps=5)
+    with pytest.raises(ValueError, match="`n_steps` must be a positive integer; got 0"):
+        optim.run(optim.sgd(0.1), prob, np.zeros(3), n_steps=0)
+    with pytest.raises(ValueError, match="`batch_size` must be a positive integer"):
+        optim.run(optim.sgd(0.1), prob, np.zeros(3), n_steps=5, batch_size=0)
+    with pytest.raises(ValueError, match="`seed` must be a non-negative integer"):
+        optim.run(optim.sgd(0.1), prob, np.zeros(3), n_steps=5, batch_size=1, seed=-1)
+
+
+def test_ngn_never_leaves_a_bounded_region_where_sgd_blows_up():
+    # N2: |x+ - x|^2 <= sigma f / 2 whatever sigma; check on a quadratic with offset
+    prob = OffsetQuadratic(np.array([1.0, 4.0]), np.array([[0.0], [1.0]]), np.array([0.0, 0.2]))
+    traj = optim.run(optim.ngn(1e6), prob, np.array([3.0]), n_steps=200, n_paths=4, batch_size=1, seed=1)
+    assert traj.n_diverged == 0
+    assert np.all(traj.step_sq_norms <= 1e6 * traj.sample_losses / 2 * (1 + 1e-12))
+
+
+def test_logistic_problem_runs_stochastically():
+    rng = np.random.default_rng(3)
+    Z = rng.normal(size=(40, 2))
+    y = np.where(rng.random(40) < 0.5, -1, 1)
+    prob = LogisticRegression(Z, y)
+    traj = optim.run(optim.ngn(1.0), prob, np.zeros(2), n_steps=100, n_paths=4, batch_size=4, seed=0)
+    assert traj.n_diverged == 0 and traj.stepsizes.shape == (100, 4)

@@ -1,0 +1,84 @@
+"""The lemmata command, run in-process through main() and once as a real console script."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from proofs_checks import catalogue, cli
+from proofs_checks.check import Check, Exact
+
+
+def test_check_one_key_writes_the_json_schema(tmp_path, capsys):
+    path = tmp_path / "r.json"
+    md = tmp_path / "r.md"
+    code = cli.main(["check", "--key", "2407.04358/lm-identity", "--json", str(path),
+                     "--markdown", str(md), "--seed", "2"])
+    assert code == 0
+    document = json.loads(path.read_text())
+    assert document["seed"] == 2 and document["lemmata_version"]
+    (entry,) = document["checks"]
+    assert entry["key"] == "2407.04358/lm-identity" and entry["status"] == "pass"
+    assert entry["paper"] == "2407.04358"
+    assert {"params", "symbolic", "numeric", "stderr", "gap", "bound"} <= set(entry["points"][0])
+    assert "lm-identity" in capsys.readouterr().out
+    assert "| `2407.04358/lm-identity` | pass |" in md.read_text()
+
+
+def test_check_exits_1_when_a_check_fails(monkeypatch, capsys):
+    failing = Check("2407.04358/always-wrong", "1 == 2", "test", lambda p: 1.0, lambda p, c: 2.0,
+                    [{"x": 0}], Exact())
+    monkeypatch.setattr(cli, "load_checks", lambda: [failing])
+    assert cli.main(["check"]) == 1
+    assert "fail" in capsys.readouterr().out
+
+
+def test_list_and_selection(capsys):
+    assert cli.main(["check", "--list", "--paper", "2407.04358"]) == 0
+    out = capsys.readouterr().out
+    assert "2407.04358/stepsize-bounds" in out and "[fast]" in out
+    checks = catalogue.load_checks()
+    assert len(catalogue.select(checks, full=True)) >= len(catalogue.select(checks))
+    assert [c.key for c in catalogue.select(checks, key="2407.04358/kacz*")] == ["2407.04358/kaczmarz"]
+    assert cli.main(["check", "--key", "nope/none"]) == 2
+    assert "matches no check" in capsys.readouterr().err
+
+
+def test_derive_json_contract(capsys):
+    assert cli.main(["derive", "ngn", "--at", "f=1", "g_1=2", "sigma=1/2", "L=3", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["topic"] == "ngn"
+    assert document["symbols"] == ["f", "g_1", "sigma", "L"]
+    results = document["results"]
+    assert set(results) == {"step", "stepsize", "stepsize_lower_bound", "stepsize_upper_bound"}
+    # reference: gamma = sigma / (1 + sigma g^2 / (2 f)) = 0.5 / (1 + 0.5 * 4 / 2) = 1/4
+    assert results["stepsize"]["value"] == pytest.approx(0.25, rel=1e-15)
+    assert results["step"]["value"] == [[pytest.approx(-0.5, rel=1e-15)]]
+    assert results["stepsize_lower_bound"]["value"] == pytest.approx(0.5 / 2.5, rel=1e-15)
+    assert results["stepsize"]["latex"].startswith("\\frac")
+
+
+def test_derive_without_point_has_null_values_and_latex(capsys):
+    assert cli.main(["derive", "ngn", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"]["stepsize"]["value"] is None
+    assert cli.main(["derive", "ngn", "--latex", "--dim", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "\\arg\\min" in out and "\\begin{aligned}" in out and "g_{2}" in out
+
+
+def test_derive_bad_input(capsys):
+    assert cli.main(["derive", "ngn", "--at", "foo=1"]) == 2
+    assert "`--at` names 'foo'" in capsys.readouterr().err
+    assert cli.main(["derive", "ngn", "--at", "sigma"]) == 2
+    assert "NAME=VALUE" in capsys.readouterr().err
+    assert cli.main(["derive", "ngn", "--at", "sigma=abc"]) == 2
+    assert "must be a number" in capsys.readouterr().err
+    assert cli.main(["derive", "ngn", "--dim", "0"]) == 2
+    assert "`--dim` must be a positive integer" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("lemmata") is None, reason="console script not installed")
+def test_console_script_runs():
+    result = subprocess.run(["lemmata", "derive", "ngn"], capture_output=True, text=True)
+    assert result.returncode == 0 and "stepsize = 2*f*sigma" in result.stdout
