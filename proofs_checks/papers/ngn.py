@@ -197,7 +197,11 @@ def _n3_numeric(point, ctx):
     sides = _kernel(ngn_forms.ngn_key_inequality(), ctx.backend)(
         traj.stepsizes, traj.grad_sq_norms, traj.sample_losses, f_i_star, sigma, L)
     lhs, rhs = _to_numpy(sides["lhs"]), _to_numpy(sides["rhs"])
-    scale = np.abs(lhs) + np.abs(rhs) + np.finfo(float).tiny
+    # f_i - f_i* is computed by subtraction, so its round-off is relative to f_i + f_i*: the
+    # comparison is scaled by the magnitude of the terms, not of their difference
+    coefficient = 4 * sigma * L / (1 + 2 * sigma * L)
+    scale = (np.abs(lhs) + np.abs(rhs) + coefficient * traj.stepsizes * (traj.sample_losses + f_i_star)
+             + np.finfo(float).tiny)
     return float(np.nanmax(np.where(_normal_range(traj), (lhs - rhs) / scale, np.nan)))
 
 
