@@ -227,7 +227,7 @@ def sps(c: float = 0.5, *, max_lr=np.inf, f_star=0.0) -> Optimizer:
     :math:`\gamma_k=\min\{\gamma_b,(f_{i_k}(x^k)-f_{i_k}^*)/(c\|g_k\|^2)\}`. The NGN repository
     codes it with :math:`c=1`, :math:`f_i^*=0`, :math:`\gamma_b=\sigma`."""
     c = _hyper("c", c)
-    if not (np.isinf(max_lr) and max_lr > 0):
+    if not (np.ndim(max_lr) == 0 and max_lr == np.inf):
         max_lr = _hyper("max_lr", max_lr)
     f_star = _hyper("f_star", f_star, allow_zero=True)
 
@@ -240,7 +240,7 @@ def sps(c: float = 0.5, *, max_lr=np.inf, f_star=0.0) -> Optimizer:
         sq = _sq_norm(grads)
         gap = np.maximum(value - f_star, 0.0)
         polyak = np.where(sq > 0, gap / (c * np.where(sq > 0, sq, 1.0)), np.inf)
-        gamma = np.minimum(polyak, max_lr)
+        gamma = np.minimum(polyak, max_lr) * np.ones_like(sq)
         gamma = np.where(np.isfinite(gamma), gamma, 0.0)   # g = 0 and no cap: nothing to do
         return -gamma[..., None] * grads, StepState(state.count + 1, gamma)
 
