@@ -1,4 +1,4 @@
-"""The ``lemmata`` command: ``lemmata check`` and ``lemmata derive``."""
+"""The ``lemmata`` command: ``lemmata check``, ``lemmata derive`` and ``lemmata study``."""
 
 from __future__ import annotations
 
@@ -45,7 +45,55 @@ def build_parser() -> argparse.ArgumentParser:
         fmt = sub.add_mutually_exclusive_group()
         fmt.add_argument("--latex", action="store_true", help="print LaTeX")
         fmt.add_argument("--json", action="store_true", help="print the JSON document")
+    study = commands.add_parser("study", help="run a Monte Carlo study described in TOML",
+                                description="Run (and resume) a study: every finished task is kept "
+                                            "in the study's SQLite store, so running again continues "
+                                            "where it stopped.")
+    study.add_argument("spec", help="the study's TOML file")
+    study.add_argument("--executor", choices=("inline", "processes", "dask"), default="inline",
+                       help="where tasks run (default inline)")
+    study.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (with --executor dask; "
+                                                            "default: a LocalCluster)")
+    study.add_argument("--workers", type=int, help="processes or LocalCluster workers")
+    study.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run (runs always resume: finished tasks are never "
+                            "repeated; the flag makes it explicit in scripts)")
+    study.add_argument("--retry-errors", action="store_true", help="run again the tasks that raised")
+    study.add_argument("--new-version", action="store_true",
+                       help="accept a store written by another code version of the study")
+    study.add_argument("--export", metavar="FILE", help="write the results to FILE (.csv or .parquet)")
+    study.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def _study(args) -> int:
+    from numerics.study import load_spec
+
+    if args.scheduler and args.executor != "dask":
+        raise LemmataError("`--scheduler` needs `--executor dask`.")
+    if args.workers is not None and args.workers < 1:
+        raise LemmataError(f"`--workers` must be a positive integer; got {args.workers}.")
+    spec = load_spec(args.spec, new_version=args.new_version)
+    study = spec.study
+    before = len(study.tasks) - len(study.pending(args.retry_errors))
+    if before:
+        print(f"resuming {study.name!r}: {before} of {len(study.tasks)} tasks already finished", file=sys.stderr)
+    summary = study.run(args.executor, scheduler=args.scheduler,
+                        progress=False if args.no_progress else None,
+                        max_workers=args.workers, retry_errors=args.retry_errors)
+    print(f"study {study.name!r}: {summary.n_executed} tasks run, {summary.n_skipped} already finished, "
+          f"{summary.n_errors} failed, {summary.seconds:.1f} s; store {study.store_path}")
+    if args.export:
+        print(f"exported {study.export(args.export)}")
+    if spec.figure.get("path"):
+        options = {k: spec.figure[k] for k in ("hue", "facet", "logx", "logy") if k in spec.figure}
+        study.plot(spec.figure["metric"], spec.figure["x"], path=spec.figure["path"], **options)
+        print(f"figure {spec.figure['path']}")
+    if summary.n_errors or study.errors():
+        print(f"{len(study.errors())} tasks raised; see Study.errors() or rerun with --retry-errors",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def _check(args) -> int:
@@ -98,6 +146,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "study":
+            return _study(args)
         return _derive(args)
     except (LemmataError, ValueError) as exc:
         print(f"lemmata: error: {exc}", file=sys.stderr)
