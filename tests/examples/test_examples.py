@@ -22,3 +22,25 @@ def test_ngn_stepsize_sensitivity_writes_png_and_csv(tmp_path):
     assert (tmp_path / "ngn_stepsize_sensitivity.png").stat().st_size > 10_000
     ngn_rows = [r for r in rows if r["optimizer"] == "NGN (sigma)"]
     assert not any(r["diverged"] == "True" for r in ngn_rows)      # NGN never diverges (N2)
+
+
+def test_ngn_sweep_spec_runs_and_draws_its_figure(tmp_path):
+    """The shipped spec, shrunk (two step sizes, one seed) and pointed at a temporary store."""
+    import re
+
+    from proofs_checks import cli
+
+    text = (ROOT / "examples" / "ngn_sweep.toml").read_text()
+    text = text.replace('"../out/ngn_sweep.sqlite"', repr(str(tmp_path / "s.sqlite")).replace("'", '"'))
+    text = text.replace('"../out/ngn_sweep.png"', repr(str(tmp_path / "f.png")).replace("'", '"'))
+    text = re.sub(r"step_times_L = \[.*\]", "step_times_L = [0.1, 1000.0]", text)
+    text = text.replace("seeds = 3", f"seeds = 1\nsearch_path = [{str(ROOT / 'examples')!r}]".replace("'", '"'))
+    spec = tmp_path / "ngn_sweep.toml"
+    spec.write_text(text)
+    assert cli.main(["study", str(spec), "--export", str(tmp_path / "r.csv"), "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert len(rows) == 2 * 5 * 2
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+    sgd_big = [r for r in rows if r["optimizer"] == "sgd" and float(r["step_times_L"]) == 1000.0
+               and r["problem"] == "least squares"]
+    assert sgd_big[0]["diverged"] == "True"
