@@ -20,6 +20,9 @@ from .errors import AssumptionError, LemmataError
 
 __all__ = ["Assumption", "Derivation"]
 
+#: ASCII symbol names (``lambda`` is a Python keyword) and how LaTeX should show them
+_LATEX_NAMES = {"lam": r"\lambda", "lam_star": r"\lambda^{*}", "epsilon": r"\varepsilon"}
+
 
 @dataclass(frozen=True)
 class Assumption:
@@ -196,10 +199,11 @@ class Derivation:
     def latex(self, names=None) -> str:
         r"""The closed forms as a LaTeX ``aligned`` block, one ``name &= expr`` line each."""
         names = self.names if names is None else tuple(names)
+        symbol_names = {s: _LATEX_NAMES[s.name] for s in self.symbols if s.name in _LATEX_NAMES}
         lines = []
         for n in names:
             label = r"\mathrm{" + n.replace("_", r"\_") + "}"
-            lines.append(f"{label} &= {sp.latex(self[n])}")
+            lines.append(f"{label} &= {sp.latex(self[n], symbol_names=symbol_names)}")
         body = " \\\\\n".join(lines)
         return "\\begin{aligned}\n" + body + "\n\\end{aligned}"
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from analysis.errors import LemmataError
 
-__all__ = ["Estimate", "mean_estimate", "path_generators", "fit_slope"]
+__all__ = ["Estimate", "mean_estimate", "child_seed", "path_generators", "fit_slope"]
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,24 @@ def mean_estimate(samples, axis: int = 0) -> Estimate | list:
                     int(x.size - n))
 
 
-def path_generators(seed, n_paths: int, offset: int = 0) -> list:
-    """One independent ``numpy.random.Generator`` per path: path ``i`` draws from the stream
-    ``SeedSequence(seed).spawn``-equivalent key ``(offset + i,)``, so its numbers do not depend on
-    how paths are batched or on the number of threads."""
+def child_seed(seed, *key: int) -> np.random.SeedSequence:
+    """The stream keyed by ``key`` under ``seed`` (an int or a SeedSequence): the same
+    (seed, key) always gives the same numbers, whatever else is drawn."""
     if isinstance(seed, np.random.SeedSequence):
         entropy, base_key = seed.entropy, tuple(seed.spawn_key)
     else:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"`seed` must be a non-negative integer or a SeedSequence; got {seed!r}.")
         entropy, base_key = int(seed), ()
-    return [np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=base_key + (offset + i,)))
-            for i in range(n_paths)]
+    return np.random.SeedSequence(entropy, spawn_key=base_key + tuple(int(k) for k in key))
+
+
+def path_generators(seed, n_paths: int, offset: int = 0) -> list:
+    """One independent ``numpy.random.Generator`` per path: path ``i`` draws from the stream
+    :func:`child_seed` ``(seed, offset + i)``, so its numbers do not depend on how paths are
+    batched or on the number of threads."""
+    child_seed(seed)     # validates
+    return [np.random.default_rng(child_seed(seed, offset + i)) for i in range(n_paths)]
 
 
 def fit_slope(x, y, stderr_y=None) -> Estimate:

@@ -10,6 +10,8 @@ __all__ = ["PAPERS", "load_checks", "select"]
 #: arXiv id -> (module, short title). A paper without a module yet has None.
 PAPERS = {
     "2407.04358": ("proofs_checks.papers.ngn", "NGN: non-negative Gauss-Newton stepsizes"),
+    "2405.21064": ("proofs_checks.papers.memory", "Curse of memory in RNNs"),
+    "2307.11888": ("proofs_checks.papers.universality", "Universality of linear recurrences"),
 }
 
 

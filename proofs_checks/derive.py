@@ -13,7 +13,7 @@ from typing import Callable
 
 import sympy as sp
 
-from analysis import ngn
+from analysis import ngn, recurrence, vandermonde
 from analysis.derivation import Derivation
 from analysis.errors import LemmataError
 
@@ -60,7 +60,50 @@ def _ngn_preamble(args):
     ]
 
 
+def _memory_arguments(parser):
+    parser.add_argument("--normalization", choices=recurrence.NORMALIZATIONS, default="none",
+                        help="input normalisation gamma: none, l2 = sqrt(1-lam^2), l1 = 1-lam")
+    parser.add_argument("--parametrization", choices=recurrence.PARAMETRIZATIONS, default="none",
+                        help="sensitivity w.r.t. lam (none) or omega: exp lam=exp(-exp(omega)), "
+                             "sigmoid lam=sigmoid(omega), optimal lam=tanh(omega)")
+
+
+def _memory_build(args):
+    d = recurrence.memory_moments(args.normalization, args.parametrization)
+    exprs = dict(d.expressions)
+    for name in ("E_h2", "E_dh2"):
+        coefficient, power = recurrence.leading_term(d[name])
+        exprs[f"{name}_near_one"] = coefficient * recurrence.eps ** power
+        exprs[f"{name}_exponent"] = power
+    exprs["K"] = recurrence.stationary_kernel()
+    exprs["S"] = recurrence.mixed_kernel()
+    return Derivation("memory", (recurrence.lam, recurrence.a, recurrence.b, recurrence.eps),
+                      (recurrence.rho,), exprs, d.assumptions, d.source)
+
+
+def _reconstruction_arguments(parser):
+    parser.add_argument("--nodes", choices=vandermonde.NODE_FAMILIES, required=True,
+                        help="roots of unity, radius r times them, real equispaced n/L, or Chebyshev")
+    parser.add_argument("--L", type=int, required=True, dest="length",
+                        help="sequence length = number of nodes")
+
+
+def _reconstruction_build(args):
+    if args.length < 1:
+        raise LemmataError(f"`--L` must be a positive integer; got {args.length}.")
+    if args.length > 64 and args.nodes in ("real", "chebyshev"):
+        raise LemmataError(f"`--L` above 64 with real nodes needs more than 60 digits; got {args.length}.")
+    return vandermonde.reconstruction_condition(args.nodes, args.length)
+
+
 TOPICS = {
+    "memory": Topic("memory", "stationary variance E_h2 and sensitivity E_dh2 of h = lam h + gamma x "
+                              "for AR(1) input (rho), with normalisation and reparametrisation, their "
+                              "lam -> 1 behaviour, the kernel K and S = d2K/dadb (arXiv:2405.21064)",
+                    _memory_arguments, _memory_build),
+    "reconstruction": Topic("reconstruction", "condition number and determinant of the L x L "
+                                              "Vandermonde encoder of a node family (arXiv:2307.11888)",
+                            _reconstruction_arguments, _reconstruction_build),
     "ngn": Topic("ngn", "the NGN step from the LM/Gauss-Newton subproblem on sqrt(f), its "
                         "stepsize and the bounds sigma/(1+sigma L) <= gamma <= sigma "
                         "(arXiv:2407.04358)", _ngn_arguments, _ngn_build, _ngn_preamble),
@@ -94,7 +137,7 @@ def parse_point(items, derivation: Derivation) -> dict:
 
 
 def _value(expr, point, dps=30):
-    if not point or not expr.free_symbols <= set(point):
+    if not expr.free_symbols <= set(point):
         return None
     if isinstance(expr, sp.MatrixBase):
         return [[_value(e, point, dps) for e in expr.row(i)] for i in range(expr.rows)]

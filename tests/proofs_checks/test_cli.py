@@ -82,3 +82,27 @@ def test_derive_bad_input(capsys):
 def test_console_script_runs():
     result = subprocess.run(["lemmata", "derive", "ngn"], capture_output=True, text=True)
     assert result.returncode == 0 and "stepsize = 2*f*sigma" in result.stdout
+
+
+def test_derive_memory_contract(capsys):
+    assert cli.main(["derive", "memory", "--at", "lam=0.9", "rho=0.5", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    results = document["results"]
+    assert {"E_h2", "E_dh2"} <= set(results)
+    # reference: (1 + rho lam) / ((1 - rho lam)(1 - lam^2)) from the paper brief
+    assert results["E_h2"]["value"] == pytest.approx(1.45 / (0.55 * 0.19), rel=1e-14)
+    assert results["E_dh2_exponent"]["value"] == -3
+    assert cli.main(["derive", "memory", "--normalization", "l2", "--parametrization", "optimal",
+                     "--at", "lam=0.99", "rho=0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"]["E_dh2"]["value"] == pytest.approx(1.0)
+
+
+def test_derive_reconstruction_contract(capsys):
+    assert cli.main(["derive", "reconstruction", "--nodes", "radius", "--L", "16", "--at", "r=0.9",
+                     "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert results["condition_number"]["value"] == pytest.approx(0.9 ** -15, rel=1e-14)
+    assert cli.main(["derive", "reconstruction", "--nodes", "roots", "--L", "8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"]["condition_number"]["value"] == 1.0
+    assert cli.main(["derive", "reconstruction", "--nodes", "real", "--L", "0"]) == 2
+    assert "`--L` must be a positive integer" in capsys.readouterr().err
