@@ -44,3 +44,18 @@ def test_ngn_sweep_spec_runs_and_draws_its_figure(tmp_path):
     sgd_big = [r for r in rows if r["optimizer"] == "sgd" and float(r["step_times_L"]) == 1000.0
                and r["problem"] == "least squares"]
     assert sgd_big[0]["diverged"] == "True"
+
+
+def test_curse_of_memory_example(tmp_path):
+    rows = _load("curse_of_memory").main(["--out", str(tmp_path), "--paths", "2000"])
+    assert (tmp_path / "curse_of_memory.png").stat().st_size > 10_000
+    assert len(rows) == 4 * 3 * 5
+    # every Monte Carlo point sits within 5 standard errors of its closed form (60 points)
+    assert max(abs(r["z_score"]) for r in rows) < 5
+
+
+def test_reconstruction_example(tmp_path):
+    rows = _load("reconstruction").main(["--out", str(tmp_path)])
+    assert (tmp_path / "reconstruction.png").stat().st_size > 10_000
+    roots = [r for r in rows if r["panel"] == "error" and r["family"] == "roots of unity"]
+    assert max(r["error"] for r in roots) < 1e-12
