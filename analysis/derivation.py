@@ -8,7 +8,6 @@ kernel (or a simulation) with :meth:`Derivation.evaluate`, a high-precision mpma
 from __future__ import annotations
 
 import hashlib
-import keyword
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -137,7 +136,7 @@ class Derivation:
             raise LemmataError("`expressions` must hold at least one expression; got none.")
         expressions = {}
         for key, value in raw.items():
-            if not (isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key)):
+            if not (isinstance(key, str) and key.isidentifier()):
                 raise LemmataError(f"expression names must be Python identifiers; got {key!r}.")
             expr = _as_expression(key, value)
             undeclared = expr.free_symbols - set(symbols)

@@ -40,7 +40,8 @@ from analysis.rewrite import STABLE_REWRITES, apply_rewrites
 
 from . import backends
 
-__all__ = ["compile_kernel", "Kernel", "kernel_source", "FUNCTIONS", "cache_dir"]
+__all__ = ["compile_kernel", "Kernel", "kernel_source", "FUNCTIONS", "cache_dir", "compile_template",
+           "component_layout"]
 
 #: SymPy function class name -> name in the array namespace (NumPy, CuPy, and NumPy-in-Numba).
 FUNCTIONS = {
@@ -534,3 +535,23 @@ def compile_kernel(derivation: Derivation, backend: str = "numba", *, rewrite: b
         kernel = Kernel(derivation, backend, source, lowered, bool(rewrite))
         _kernels[key] = kernel
     return kernel
+
+
+def component_layout(derivation: Derivation, rewrite: bool = True) -> tuple:
+    """``(name, shape, start, stop)`` of every expression in the flat tuple that the Numba
+    ``core`` of ``derivation`` returns."""
+    return _lower(derivation, rewrite).layout
+
+
+def compile_template(derivation: Derivation, name: str, template: str, *, rewrite: bool = True):
+    """Compile ``template`` (Numba source that calls ``core(a0, ..., a{n-1})``) in one module with
+    the derivation's scalar core, cached on disk like any kernel; returns the module.
+
+    This is how simulators and orbit loops get the generated maths inlined into their hot loop
+    without passing functions around (Numba cannot cache a function that takes a dispatcher)."""
+    import hashlib
+
+    source = kernel_source(derivation, "numba", rewrite=rewrite) + "\n\n" + template.strip() + "\n"
+    tag = hashlib.sha256(template.encode()).hexdigest()[:10]
+    stem = f"k_{derivation.fingerprint}_{int(rewrite)}_{name}_{tag}"
+    return _load_module(source, stem)

@@ -12,6 +12,7 @@ PAPERS = {
     "2407.04358": ("proofs_checks.papers.ngn", "NGN: non-negative Gauss-Newton stepsizes"),
     "2405.21064": ("proofs_checks.papers.memory", "Curse of memory in RNNs"),
     "2307.11888": ("proofs_checks.papers.universality", "Universality of linear recurrences"),
+    "2406.05033": ("proofs_checks.papers.logistic_gd", "GD on logistic regression with large steps"),
 }
 
 
@@ -32,12 +33,15 @@ def load_checks(papers=None) -> list:
 
 
 def select(checks, *, paper=None, key=None, full=False) -> list:
+    # a check's paper is the prefix of its key; 2406.05033's module also holds the follow-up
+    # 2507.11228's claim, selected with --paper 2406.05033
     """Filter ``checks``: by paper id, by key (exact or a glob such as ``'2407.04358/*bound*'``),
     and dropping ``slow`` checks unless ``full``. A key names a check explicitly, so it is
     selected even when slow."""
     chosen = list(checks)
     if paper is not None:
-        chosen = [c for c in chosen if c.paper == paper]
+        module = PAPERS.get(paper, (None,))[0]
+        chosen = [c for c in chosen if c.paper == paper or (module and _module_of(c) == module)]
     if key is not None:
         chosen = [c for c in chosen if c.key == key or fnmatch.fnmatchcase(c.key, key)]
         if not chosen:
@@ -45,3 +49,8 @@ def select(checks, *, paper=None, key=None, full=False) -> list:
     elif not full:
         chosen = [c for c in chosen if c.cost == "fast"]
     return chosen
+
+
+def _module_of(check) -> str | None:
+    symbolic = getattr(check.numeric, "__module__", None)
+    return symbolic
