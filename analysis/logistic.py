@@ -27,7 +27,7 @@ from .errors import AssumptionError, LemmataError
 from .validation import positive_int
 
 __all__ = ["loss_expression", "gd_map", "two_cluster", "flip_coefficient_1d", "ideal_wall_cycle",
-           "two_wall_cycle", "solution", "SOURCE"]
+           "two_wall_cycle", "solution", "is_separable", "SOURCE"]
 
 SOURCE = "arXiv:2406.05033 (Meng, Orvieto, Cao, De Sa)"
 eta = sp.Symbol("eta", positive=True)
@@ -185,6 +185,21 @@ def two_wall_cycle() -> Derivation:
                       source=f"{SOURCE}: L8 mechanism (derived)")
 
 
+def is_separable(z) -> bool:
+    r"""Whether some :math:`w\ne0` has :math:`z_i^\top w\ge0` for all :math:`i` with one strict
+    inequality (then the loss has no finite minimiser): the exact linear programme
+    :math:`\max\sum_iz_i^\top w` s.t. :math:`z_i^\top w\ge0`, :math:`|w_j|\le1`, solved in
+    rational arithmetic by SymPy's simplex."""
+    from sympy.solvers.simplex import lpmax
+
+    z = _as_rows("z", z)
+    w = sp.symbols(f"w_1:{len(z[0]) + 1}", real=True)
+    margins = [sum(a * b for a, b in zip(row, w)) for row in z]
+    constraints = [m >= 0 for m in margins] + [x <= 1 for x in w] + [x >= -1 for x in w]
+    optimum, _ = lpmax(sum(margins), constraints)
+    return bool(optimum > 0)
+
+
 def solution(z, p=None, *, dps: int = 40, max_iter: int = 200) -> dict:
     r"""The minimiser :math:`w^*`, :math:`\lambda=\lambda_{\max}(\nabla^2f(w^*))`, its eigenvector,
     and the thresholds :math:`1/\lambda`, :math:`2/\lambda`, by damped Newton in mpmath at ``dps``
@@ -198,6 +213,9 @@ def solution(z, p=None, *, dps: int = 40, max_iter: int = 200) -> dict:
     z = _as_rows("z", z)
     n, d = len(z), len(z[0])
     p = [sp.Rational(1, n)] * n if p is None else [sp.nsimplify(v, rational=True) for v in p]
+    if is_separable(z):
+        raise AssumptionError("the data are separable: the logistic loss has no finite minimiser "
+                              "(some direction w has z_i . w >= 0 for every sample).")
     with mpmath.workdps(dps):
         Z = [[mpmath.mpf(sp.N(v, dps + 10)) for v in row] for row in z]
         P = [mpmath.mpf(sp.N(v, dps + 10)) for v in p]

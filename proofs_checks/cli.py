@@ -149,7 +149,7 @@ def main(argv=None) -> int:
         if args.command == "study":
             return _study(args)
         return _derive(args)
-    except (LemmataError, ValueError) as exc:
+    except (LemmataError, ValueError) as exc:       # AssumptionError is both
         print(f"lemmata: error: {exc}", file=sys.stderr)
         return 2
 

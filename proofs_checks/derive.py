@@ -13,7 +13,7 @@ from typing import Callable
 
 import sympy as sp
 
-from analysis import ngn, recurrence, vandermonde
+from analysis import logistic, ngn, recurrence, vandermonde
 from analysis.derivation import Derivation
 from analysis.errors import LemmataError
 
@@ -96,7 +96,59 @@ def _reconstruction_build(args):
     return vandermonde.reconstruction_condition(args.nodes, args.length)
 
 
+def _logistic_arguments(parser):
+    parser.add_argument("--data", required=True, metavar="FILE.csv",
+                        help="CSV with a header x1..xd,y and labels y in {-1, +1}")
+
+
+def read_logistic_csv(path):
+    """Rows of features and labels from a CSV with columns x1..xd, y (y in {-1, +1})."""
+    import csv
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise LemmataError(f"`--data` file {str(path)!r} does not exist.")
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns = reader.fieldnames or []
+        features = [c for c in columns if c.strip().lower().startswith("x")]
+        if "y" not in [c.strip().lower() for c in columns] or not features:
+            raise LemmataError(f"`--data` must have columns x1..xd and y; got {columns}.")
+        label = next(c for c in columns if c.strip().lower() == "y")
+        X, y = [], []
+        for line, row in enumerate(reader, start=2):
+            try:
+                X.append([float(row[c]) for c in features])
+                value = float(row[label])
+            except (TypeError, ValueError) as exc:
+                raise LemmataError(f"`--data` line {line}: non-numeric entry ({exc}).") from exc
+            if value not in (-1.0, 1.0):
+                raise LemmataError(f"`--data` line {line}: label y must be -1 or +1; got {row[label]!r}.")
+            y.append(int(value))
+    if not X:
+        raise LemmataError(f"`--data` file {str(path)!r} holds no samples.")
+    return X, y
+
+
+def _logistic_build(args):
+    X, y = read_logistic_csv(args.data)
+    z = [[yi * v for v in row] for row, yi in zip(X, y)]
+    sol = logistic.solution(z)
+    digits = 30
+    minimizer = sp.Matrix([sp.Float(str(v), digits) for v in sol["minimizer"]])
+    lam = sp.Float(str(sol["lambda"]), digits)
+    return Derivation("logistic", (), (), {
+        "minimizer": minimizer, "lambda": lam, "eta_global_1d": 1 / lam, "eta_critical": 2 / lam,
+        "top_eigenvector": sp.Matrix([sp.Float(str(v), digits) for v in sol["eigenvector"]])},
+        source=f"{logistic.SOURCE}: minimiser by damped Newton at 40 digits; lambda = top Hessian "
+               f"eigenvalue at it; thresholds 1/lambda (1-D global convergence) and 2/lambda (flip)")
+
+
 TOPICS = {
+    "logistic": Topic("logistic", "minimiser, lambda (top Hessian eigenvalue at it) and the step "
+                                  "thresholds 1/lambda and 2/lambda of GD on logistic regression for a "
+                                  "CSV data set (arXiv:2406.05033)", _logistic_arguments, _logistic_build),
     "memory": Topic("memory", "stationary variance E_h2 and sensitivity E_dh2 of h = lam h + gamma x "
                               "for AR(1) input (rho), with normalisation and reparametrisation, their "
                               "lam -> 1 behaviour, the kernel K and S = d2K/dadb (arXiv:2405.21064)",
@@ -140,6 +192,8 @@ def _value(expr, point, dps=30):
     if not expr.free_symbols <= set(point):
         return None
     if isinstance(expr, sp.MatrixBase):
+        if expr.cols == 1:          # column vectors print as flat lists
+            return [_value(e, point, dps) for e in expr]
         return [[_value(e, point, dps) for e in expr.row(i)] for i in range(expr.rows)]
     number = sp.N(expr.xreplace(point), dps)
     if number.has(sp.zoo, sp.nan, sp.oo, -sp.oo):

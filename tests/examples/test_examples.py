@@ -59,3 +59,11 @@ def test_reconstruction_example(tmp_path):
     assert (tmp_path / "reconstruction.png").stat().st_size > 10_000
     roots = [r for r in rows if r["panel"] == "error" and r["family"] == "roots of unity"]
     assert max(r["error"] for r in roots) < 1e-12
+
+
+def test_logistic_bifurcation_example(tmp_path):
+    out = _load("logistic_bifurcation").main(["--out", str(tmp_path), "--n-eta", "120", "--grid", "30"])
+    assert (tmp_path / "logistic_bifurcation.png").stat().st_size > 10_000
+    assert any(c.period == 2 and c.stable for c in out["cycles_1d"])
+    fractions = out["basins"]["fractions"]
+    assert fractions["diverged"] == 0 and fractions["attractor_1"] > 0     # the 2-D cycle has a basin
