@@ -92,7 +92,8 @@ def gd_map(X, y=None, *, weights=None) -> Derivation:
     margins = [sum(zj * wj for zj, wj in zip(row, w)) for row in z]
     weights_ = [pi / (1 + sp.exp(m)) for pi, m in zip(p, margins)]
     grad = [-sum(wt * row[k] for wt, row in zip(weights_, z)) for k in range(d)]
-    curv = [pi / (2 + sp.exp(m) + sp.exp(-m)) for pi, m in zip(p, margins)]     # p s(t) s(-t)
+    # p s(t) s(-t) = p e^t / (1 + e^t)^2: the same exponential as the gradient (shared by CSE)
+    curv = [pi * sp.exp(m) / (1 + sp.exp(m)) ** 2 for pi, m in zip(p, margins)]
     hess = [[sum(c * row[j] * row[k] for c, row in zip(curv, z)) for k in range(d)] for j in range(d)]
     T = sp.Matrix([w[k] - eta * grad[k] for k in range(d)])
     J = sp.Matrix(d, d, lambda j, k: (1 if j == k else 0) - eta * hess[j][k])

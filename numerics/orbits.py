@@ -59,7 +59,7 @@ def orbit_derivation(step) -> Derivation:
     return _orbit_derivation_cached(derivation)
 
 
-def _orbit_template(d: int) -> str:
+def _orbit_template(d: int, tangent: bool = True) -> str:
     w = [f"w{i}" for i in range(d)]
     v = [f"v{i}" for i in range(d)]
     lines = [
@@ -77,14 +77,18 @@ def _orbit_template(d: int) -> str:
     lines += ["        acc = 0.0", "        bad = False",
               "        for step in range(n_transient + n_keep):",
               f"            r = core({', '.join(w)}, eta)"]
-    # tangent v <- J(w_k) v, renormalised; the Jacobian entries follow the map in r
-    for k in range(d):
-        terms = " + ".join(f"r[{d + k * d + m}] * {v[m]}" for m in range(d))
-        lines.append(f"            n{k} = {terms}")
-    norm = " + ".join(f"n{k} * n{k}" for k in range(d))
-    lines.append(f"            norm = np.sqrt({norm})")
-    lines += [f"            {w[k]} = r[{k}]" for k in range(d)]
-    lines += [f"            {v[k]} = n{k} / norm if norm > 0 else n{k}" for k in range(d)]
+    if tangent:
+        # tangent v <- J(w_k) v, renormalised; the Jacobian entries follow the map in r
+        for k in range(d):
+            terms = " + ".join(f"r[{d + k * d + m}] * {v[m]}" for m in range(d))
+            lines.append(f"            n{k} = {terms}")
+        norm = " + ".join(f"n{k} * n{k}" for k in range(d))
+        lines.append(f"            norm = np.sqrt({norm})")
+    else:
+        lines.append("            norm = 1.0")
+    lines += [f"            {w[k]} = r[{k}]" if d > 1 or tangent else f"            {w[k]} = r" for k in range(d)]
+    if tangent:
+        lines += [f"            {v[k]} = n{k} / norm if norm > 0 else n{k}" for k in range(d)]
     size = " + ".join(f"{w[k]} * {w[k]}" for k in range(d))
     lines += [f"            if not np.isfinite({size}) or {size} > blowup * blowup:",
               "                bad = True",
@@ -118,7 +122,8 @@ class OrbitDiagram:
 
 
 def orbit_diagram(step, etas, inits, *, n_transient: int, n_keep: int, backend: str = "numba",
-                  max_period: int = 64, tol: float = 1e-9, blowup: float = 1e12) -> OrbitDiagram:
+                  max_period: int = 64, tol: float = 1e-9, blowup: float = 1e12,
+                  lyapunov: bool = True) -> OrbitDiagram:
     r"""Iterate :math:`w\mapsto T_\eta(w)` for every step size in ``etas`` and every row of
     ``inits`` (shape ``(n_init, d)``, or ``(n_init,)`` for d = 1): ``n_transient`` steps, then
     keep ``n_keep``. Orbits that leave the ball of radius ``blowup`` or become non-finite are
@@ -131,8 +136,14 @@ def orbit_diagram(step, etas, inits, *, n_transient: int, n_keep: int, backend: 
     backend : {"numba", "numpy", "cupy"}
         ``numba``: one compiled loop, parallel over (eta, init); ``numpy``/``cupy``: array code
         advancing all orbits together (the GPU path).
+    lyapunov : bool
+        Propagate a tangent vector for the largest Lyapunov exponent (costs the Jacobian); with
+        False the exponents are NaN and only the map is evaluated.
     """
     derivation = orbit_derivation(step)
+    if not lyapunov:
+        derivation = Derivation(derivation.name + "_map", derivation.inputs, derivation.params,
+                                {"map": derivation["map"]}, derivation.assumptions, derivation.source)
     d = len(derivation.inputs)
     etas = np.asarray(etas, dtype=float).reshape(-1)
     if etas.size == 0 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
@@ -150,21 +161,23 @@ def orbit_diagram(step, etas, inits, *, n_transient: int, n_keep: int, backend: 
     n_keep = positive_int("n_keep", n_keep)
     shape = (etas.size, inits.shape[0])
     if backend == "numba":
-        module = compile_template(derivation, "orbit", _orbit_template(d))
+        module = compile_template(derivation, "orbit", _orbit_template(d, tangent=lyapunov))
         points = np.full(shape + (n_keep, d), np.nan)
-        lyapunov = np.empty(shape)
+        exponents = np.empty(shape)
         diverged = np.zeros(shape, dtype=np.bool_)
         module.orbit(etas, np.ascontiguousarray(inits), n_transient, n_keep, float(blowup), points,
-                     lyapunov, diverged)
+                     exponents, diverged)
     else:
-        points, lyapunov, diverged = _orbit_array(derivation, etas, inits, n_transient, n_keep,
-                                                  backend, blowup)
+        points, exponents, diverged = _orbit_array(derivation, etas, inits, n_transient, n_keep,
+                                                   backend, blowup, lyapunov)
+    if not lyapunov:
+        exponents = np.full(shape, np.nan)
     periods = detect_periods(points, max_period=max_period, tol=tol)
     periods[diverged] = -1
-    return OrbitDiagram(etas, inits, points, lyapunov, diverged, periods)
+    return OrbitDiagram(etas, inits, points, exponents, diverged, periods)
 
 
-def _orbit_array(derivation, etas, inits, n_transient, n_keep, backend, blowup):
+def _orbit_array(derivation, etas, inits, n_transient, n_keep, backend, blowup, tangent=True):
     """The same iteration in array code (NumPy or CuPy): all orbits advance together."""
     xp = backends.get(backend).xp
     kernel = compile_kernel(derivation, backend)
@@ -178,9 +191,12 @@ def _orbit_array(derivation, etas, inits, n_transient, n_keep, backend, blowup):
     with np.errstate(all="ignore"):
         for step in range(n_transient + n_keep):
             out = kernel(*w, eta)
-            T, J = out["map"], out["jacobian"]
-            n = [sum(J[:, k, m] * v[m] for m in range(d)) for k in range(d)]
-            norm = xp.sqrt(sum(x * x for x in n))
+            if tangent:
+                T, J = out["map"], out["jacobian"]
+                n = [sum(J[:, k, m] * v[m] for m in range(d)) for k in range(d)]
+                norm = xp.sqrt(sum(x * x for x in n))
+            else:
+                T, n, norm = out, v, xp.ones_like(w[0])
             w = [xp.where(bad, w[k], T[:, k, 0]) for k in range(d)]
             safe = xp.where(norm > 0, norm, 1.0)
             v = [n[k] / safe for k in range(d)]
