@@ -46,7 +46,8 @@ def _as_rows(name, rows):
     d = len(rows[0])
     if any(len(r) != d for r in rows):
         raise LemmataError(f"`{name}` rows must all have the same length.")
-    return [[sp.nsimplify(v, rational=True) if isinstance(v, float) else sp.sympify(v) for v in r] for r in rows]
+    # a float is the binary number it is (0.7 is not 7/10): the exact rational of its bits
+    return [[sp.Rational(v) if isinstance(v, float) else sp.sympify(v) for v in r] for r in rows]
 
 
 def _absorb(X, y):
@@ -85,7 +86,7 @@ def gd_map(X, y=None, *, weights=None) -> Derivation:
     else:
         z = _as_rows("z", X)
         n = len(z)
-        p = [sp.Rational(1, n)] * n if weights is None else [sp.nsimplify(v, rational=True) for v in weights]
+        p = [sp.Rational(1, n)] * n if weights is None else [sp.Rational(float(v)) for v in weights]
     f, w = loss_expression(z, p)
     d = len(w)
     # grad f = -sum p_i s(-z_i.w) z_i with s(-t) = 1/(1+e^t): written with a single exp
@@ -213,7 +214,7 @@ def solution(z, p=None, *, dps: int = 40, max_iter: int = 200) -> dict:
     """
     z = _as_rows("z", z)
     n, d = len(z), len(z[0])
-    p = [sp.Rational(1, n)] * n if p is None else [sp.nsimplify(v, rational=True) for v in p]
+    p = [sp.Rational(1, n)] * n if p is None else [sp.Rational(float(v)) for v in p]
     if is_separable(z):
         raise AssumptionError("the data are separable: the logistic loss has no finite minimiser "
                               "(some direction w has z_i . w >= 0 for every sample).")

@@ -54,7 +54,7 @@ def test_derive_json_contract(capsys):
     assert set(results) == {"step", "stepsize", "stepsize_lower_bound", "stepsize_upper_bound"}
     # reference: gamma = sigma / (1 + sigma g^2 / (2 f)) = 0.5 / (1 + 0.5 * 4 / 2) = 1/4
     assert results["stepsize"]["value"] == pytest.approx(0.25, rel=1e-15)
-    assert results["step"]["value"] == [[pytest.approx(-0.5, rel=1e-15)]]
+    assert results["step"]["value"] == [pytest.approx(-0.5, rel=1e-15)]     # a column prints flat
     assert results["stepsize_lower_bound"]["value"] == pytest.approx(0.5 / 2.5, rel=1e-15)
     assert results["stepsize"]["latex"].startswith("\\frac")
 
@@ -106,3 +106,31 @@ def test_derive_reconstruction_contract(capsys):
     assert json.loads(capsys.readouterr().out)["results"]["condition_number"]["value"] == 1.0
     assert cli.main(["derive", "reconstruction", "--nodes", "real", "--L", "0"]) == 2
     assert "`--L` must be a positive integer" in capsys.readouterr().err
+
+
+def test_derive_logistic_contract(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    data.write_text("x1,y\n1.0,1\n2.0,1\n-0.5,1\n1.5,-1\n0.25,-1\n")
+    assert cli.main(["derive", "logistic", "--data", str(data), "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert {"minimizer", "lambda", "eta_global_1d", "eta_critical"} <= set(results)
+    lam = results["lambda"]["value"]
+    assert results["eta_critical"]["value"] == pytest.approx(2 / lam, rel=1e-14)
+    assert results["eta_global_1d"]["value"] == pytest.approx(1 / lam, rel=1e-14)
+    # reference: f'(w*) = 0 checked directly at the printed minimiser
+    import math
+    w = results["minimizer"]["value"][0]
+    z = [1.0, 2.0, -0.5, -1.5, -0.25]
+    assert abs(sum(-zi / (1 + math.exp(zi * w)) for zi in z) / 5) < 1e-14
+    separable = tmp_path / "s.csv"
+    separable.write_text("x1,y\n1.0,1\n2.0,1\n")
+    assert cli.main(["derive", "logistic", "--data", str(separable)]) == 2
+    assert "separable" in capsys.readouterr().err
+    bad = tmp_path / "b.csv"
+    bad.write_text("x1,y\n1.0,2\n")
+    assert cli.main(["derive", "logistic", "--data", str(bad)]) == 2
+    assert "must be -1 or +1" in capsys.readouterr().err
+    empty = tmp_path / "e.csv"
+    empty.write_text("x1,y\n")
+    assert cli.main(["derive", "logistic", "--data", str(empty)]) == 2
+    assert "no samples" in capsys.readouterr().err
