@@ -34,6 +34,8 @@ __all__ = ["linear_scan", "linear_scan_dense", "linear_scan_jvp", "diagonal_sens
 # of `b` and `out` touched per time step: this layout measured ~1.7x faster than 64-channel
 # blocks that reread the previous output row (benchmarks/RESULTS.md, scan). Each channel's
 # recurrence runs in order on one thread, so the numbers do not depend on the thread count.
+# The constant-a kernel is a separate copy on purpose: one kernel selecting the row of `a` per
+# step measured 2x slower (the local copy of `a` and the simpler loop vectorise; that does not).
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _scan_varying(a, b, h0, out, reverse, n_slabs):
     T, n = b.shape
