@@ -1,0 +1,417 @@
+r"""Stochastic modified equations of optimisers, and closed forms for linear SDEs
+(arXiv:2402.12508, SDEs for minimax optimisation).
+
+A one-step update :math:`z^+=z+\eta\,\Delta(z,\xi)` with Gaussian noise :math:`\xi\sim N(0,I)` is
+matched, at first order, by :math:`dZ=b(Z)\,dt+\sqrt{\eta\Sigma(Z)}\,dW` with
+
+.. math::
+
+    b(z)=\mathbb E[\Delta(z,\xi)],\qquad \Sigma(z)=\mathrm{Cov}[\Delta(z,\xi)],
+
+and at second order by the corrected drift :math:`b-\tfrac\eta2(\nabla b)\,b`. The expectations
+are computed exactly by SymPy for updates that are polynomial in the noise (Gaussian moments
+:math:`\mathbb E\xi^{2k}=(2k-1)!!`); non-polynomial ones are expanded in ``rho`` first.
+
+Game convention: :math:`x` descends, :math:`y` ascends, :math:`F=(\nabla_xf,-\nabla_yf)`; SEG
+extrapolates to :math:`z-\rho F_\gamma(z)` and steps :math:`z-\eta F_\gamma(\text{extrapolated})`
+with the same noise sample in both oracle calls (as the official code does).
+
+References
+----------
+E. Monzio Compagnoni, A. Orvieto, H. Kersting, F. N. Proske, A. Lucchi, "SDEs for minimax
+optimization", AISTATS 2024, arXiv:2402.12508.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .derivation import Assumption, Derivation
+from .errors import LemmataError, UnsupportedExpressionError
+from .validation import one_of
+
+__all__ = ["SDE", "from_update", "gaussian_expectation", "sgd", "sgda", "seg", "shgd",
+           "linear_structure", "norm_second_moment", "stationary_covariance", "schedule_solution",
+           "quadratic_game", "extra_step_sizes", "multiplicative_window"]
+
+SOURCE = "arXiv:2402.12508 (Monzio Compagnoni, Orvieto, Kersting, Proske, Lucchi)"
+ETA, RHO, SIGMA = sp.symbols("eta rho sigma", positive=True)
+
+
+@dataclass(frozen=True, eq=False)
+class SDE(Derivation):
+    r"""A Derivation holding ``drift`` (d x 1), ``diffusion`` (d x m) and ``covariance``
+    (:math:`\Sigma`, d x d) of :math:`dZ=b\,dt+D\,dW`, :math:`DD^\top=\eta\Sigma`; ``state`` is the
+    tuple of state symbols (x then y). When built from an update rule it also keeps the discrete
+    algorithm: ``increment`` :math:`\Delta(z,\xi)` with ``z+ = z + eta * increment`` in the
+    standard normals ``noise``, and ``eta``."""
+
+    noise: tuple = ()
+    increment: object = None
+    eta: object = None
+
+    @property
+    def state(self) -> tuple:
+        return self.inputs
+
+    @property
+    def drift(self) -> sp.Matrix:
+        return self["drift"]
+
+    @property
+    def diffusion(self) -> sp.Matrix:
+        return self["diffusion"]
+
+
+def gaussian_expectation(expr, noise) -> sp.Expr:
+    r""":math:`\mathbb E[\text{expr}]` over independent standard normals ``noise``, for ``expr``
+    polynomial in them: each monomial :math:`\prod\xi_j^{k_j}` becomes
+    :math:`\prod(k_j-1)!!` (0 if some :math:`k_j` is odd)."""
+    noise = tuple(noise)
+    if not noise:
+        return sp.expand(expr)
+    expanded = sp.expand(expr)
+    try:
+        poly = sp.Poly(expanded, *noise)
+    except sp.PolynomialError as exc:
+        raise UnsupportedExpressionError(
+            f"the update is not polynomial in the noise {list(map(str, noise))}; expand it in rho "
+            f"first (rho_order=...)") from exc
+    total = sp.Integer(0)
+    for powers, coefficient in poly.terms():
+        if any(k % 2 for k in powers):
+            continue
+        moment = sp.Mul(*[sp.factorial2(k - 1) if k else 1 for k in powers])
+        total += coefficient * moment
+    return total
+
+
+def from_update(delta, state, noise, *, eta=ETA, order: int = 1, params=(), name="sde",
+                source: str = "", assumptions=()) -> SDE:
+    r"""The SDE of :math:`z^+=z+\eta\Delta(z,\xi)`, :math:`\xi\sim N(0,I)`, by matching the
+    one-step mean and covariance (``order=1``), with the drift corrected by
+    :math:`-\tfrac\eta2(\nabla b)b` for ``order=2``.
+
+    Parameters
+    ----------
+    delta : Matrix (d x 1)
+        The increment per unit step.
+    state : sequence of Symbol
+    noise : sequence of Symbol
+        Independent standard normals in ``delta``.
+    eta : Symbol or number
+    params : sequence of Symbol
+        The other symbols of ``delta`` (game coefficients, rho, sigma ...).
+    """
+    if order not in (1, 2):
+        raise ValueError(f"`order` must be 1 or 2; got {order!r}.")
+    delta = sp.Matrix(delta)
+    state = tuple(state)
+    noise = tuple(noise)
+    if delta.shape != (len(state), 1):
+        raise LemmataError(f"`delta` must be a column with one entry per state symbol ({len(state)}); "
+                           f"got shape {delta.shape}.")
+    mean = delta.applyfunc(lambda e: gaussian_expectation(e, noise))
+    second = (delta * delta.T).applyfunc(lambda e: gaussian_expectation(e, noise))
+    covariance = (second - mean * mean.T).applyfunc(lambda e: sp.factor(sp.expand(e)))
+    mean = mean.applyfunc(lambda e: sp.factor(sp.expand(e)))
+    linear = all(sp.Poly(e, *noise).total_degree() <= 1 for e in delta if noise and e.has(*noise))
+    if linear:
+        N = delta.jacobian(sp.Matrix(noise)) if noise else sp.zeros(len(state), 1)
+        diffusion = (sp.sqrt(eta) * N).applyfunc(sp.factor)
+    else:
+        try:
+            diffusion = (sp.sqrt(eta) * covariance.cholesky(hermitian=False)).applyfunc(sp.simplify)
+        except (ValueError, sp.matrices.common.NonSquareMatrixError) as exc:  # singular covariance
+            raise LemmataError(f"the covariance is singular and the noise enters non-linearly: {exc}") from exc
+    drift = mean
+    if order == 2:
+        drift = (mean - eta / 2 * mean.jacobian(sp.Matrix(state)) * mean).applyfunc(lambda e: sp.factor(sp.expand(e)))
+    symbols = set().union(*(e.free_symbols for e in (drift, diffusion, covariance)))
+    declared = [s for s in (eta, *params) if isinstance(s, sp.Symbol)]
+    extra = sorted(symbols - set(state) - set(declared), key=str)
+    return SDE(name, state, tuple(dict.fromkeys(declared + extra)),
+               {"drift": drift, "diffusion": diffusion, "covariance": covariance},
+               tuple(assumptions), source=source or f"{SOURCE}: modified equation, order {order}",
+               noise=noise, increment=sp.ImmutableMatrix(delta), eta=eta)
+
+
+# ------------------------------------------------------------------------------ games
+def _players(name, v):
+    if isinstance(v, sp.Symbol):
+        return (v,)
+    v = tuple(v)
+    if not v or not all(isinstance(s, sp.Symbol) for s in v):
+        raise TypeError(f"`{name}` must be a Symbol or a non-empty sequence of Symbols; got {v!r}.")
+    return v
+
+
+def _symbolic(value, default):
+    return default if value is None else sp.sympify(value)
+
+
+def _check_game(f, state, params):
+    f = sp.sympify(f)
+    if params is None:
+        return f, tuple(sorted(f.free_symbols - set(state), key=str))
+    params = tuple(params)
+    undeclared = f.free_symbols - set(state) - set(params)
+    if undeclared:
+        raise LemmataError(f"the game `f` has undeclared symbols {sorted(map(str, undeclared))}; "
+                           f"pass them in `params` (or leave `params` out to infer them).")
+    return f, params
+
+
+def _field(f, x, y):
+    return sp.Matrix([sp.diff(f, v) for v in x] + [-sp.diff(f, v) for v in y])
+
+
+def _noise(count, prefix="xi"):
+    return sp.Matrix(sp.symbols(f"{prefix}_1:{count + 1}", real=True))
+
+
+def _bilinear_matrix(f, x, y):
+    B = sp.Matrix(len(x), len(y), lambda i, j: sp.diff(f, x[i], y[j]))
+    rest = sp.expand(f - (sp.Matrix(x).T * B * sp.Matrix(y))[0])
+    if rest != 0 or any(e.has(*x, *y) for e in B):
+        raise LemmataError("the multiplicative-noise model is defined for bilinear games f = x^T B y only.")
+    return B
+
+
+def _noisy_matrices(B, sigma, count):
+    mats, symbols = [], []
+    for j in range(count):
+        Z = sp.Matrix(B.rows, B.cols, lambda r, c: sp.Symbol(f"Z{j + 1}_{r + 1}{c + 1}", real=True))
+        symbols.extend(Z)
+        mats.append(B + sigma * Z)
+    return mats, symbols
+
+
+def _finish(delta, state, noise, eta, order, params, name, algorithm, noise_model, rho_order=None,
+            rho=None):
+    if rho_order is not None:
+        delta = delta.applyfunc(lambda e: sp.series(e, rho, 0, rho_order + 1).removeO())
+    return from_update(delta, state, noise, eta=eta, order=order, params=params, name=name,
+                       source=f"{SOURCE}: {algorithm}, {noise_model} noise, order {order} (derived)")
+
+
+def sgd(loss, x, *, eta=None, sigma=None, order: int = 1, params=None) -> SDE:
+    r"""SGD :math:`x^+=x-\eta(\nabla L(x)+\sigma\xi)`: :math:`dX=-\nabla L\,dt+\sqrt\eta\sigma\,dW`."""
+    x = _players("x", x)
+    eta, sigma = _symbolic(eta, ETA), _symbolic(sigma, SIGMA)
+    loss, params = _check_game(loss, x, params)
+    xi = _noise(len(x))
+    delta = -(sp.Matrix([sp.diff(loss, v) for v in x]) + sigma * xi)
+    return _finish(delta, x, tuple(xi), eta, order, (sigma, *params), "sgd", "SGD", "additive")
+
+
+def sgda(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additive", params=None) -> SDE:
+    r"""SGDA :math:`z^+=z-\eta F_\gamma(z)`, :math:`F=(\nabla_xf,-\nabla_yf)`."""
+    x, y = _players("x", x), _players("y", y)
+    eta, sigma = _symbolic(eta, ETA), _symbolic(sigma, SIGMA)
+    f, params = _check_game(f, x + y, params)
+    one_of("noise", noise, ("additive", "multiplicative"))
+    if noise == "additive":
+        xi = _noise(len(x) + len(y))
+        delta = -(_field(f, x, y) + sigma * xi)
+    else:
+        B = _bilinear_matrix(f, x, y)
+        (B1, B2), xi = _noisy_matrices(B, sigma, 2)
+        X, Y = sp.Matrix(x), sp.Matrix(y)
+        delta = sp.Matrix.vstack(-B1 * Y, B2.T * X)
+    return _finish(delta, x + y, tuple(xi), eta, order, (sigma, *params), "sgda", "SGDA", noise)
+
+
+def seg(f, x, y, *, eta=None, rho=None, sigma=None, order: int = 1, noise: str = "additive",
+        params=None, rho_order: int | None = None) -> SDE:
+    r"""SEG: :math:`\tilde z=z-\rho F_\gamma(z)`, :math:`z^+=z-\eta F_\gamma(\tilde z)`, the same
+    noise sample in both oracle calls. ``rho_order`` truncates the update's expansion in
+    :math:`\rho` (needed when the game is not polynomial)."""
+    x, y = _players("x", x), _players("y", y)
+    eta, rho, sigma = _symbolic(eta, ETA), _symbolic(rho, RHO), _symbolic(sigma, SIGMA)
+    f, params = _check_game(f, x + y, params)
+    one_of("noise", noise, ("additive", "multiplicative"))
+    state = x + y
+    if noise == "additive":
+        xi = _noise(len(state))
+        F = _field(f, x, y)
+        extrapolated = sp.Matrix(state) - rho * (F + sigma * xi)
+        at = dict(zip(state, extrapolated))
+        delta = -(F.xreplace(at) + sigma * xi)
+    else:
+        B = _bilinear_matrix(f, x, y)
+        (B1, B2, B3, B4), xi = _noisy_matrices(B, sigma, 4)
+        X, Y = sp.Matrix(x), sp.Matrix(y)
+        y_tilde = Y + rho * B2.T * X
+        x_tilde = X - rho * B4 * Y
+        delta = sp.Matrix.vstack(-B1 * y_tilde, B3.T * x_tilde)
+    return _finish(delta, state, tuple(xi), eta, order, (rho, sigma, *params), "seg", "SEG", noise,
+                   rho_order, rho)
+
+
+def shgd(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additive", params=None) -> SDE:
+    r"""SHGD :math:`z^+=z-\eta\nabla F(z)^\top F_\gamma(z)` (exact Jacobian, noise in F): the
+    gradient of :math:`H=\tfrac12\|F\|^2` plus curvature-shaped noise."""
+    x, y = _players("x", x), _players("y", y)
+    eta, sigma = _symbolic(eta, ETA), _symbolic(sigma, SIGMA)
+    f, params = _check_game(f, x + y, params)
+    one_of("noise", noise, ("additive", "multiplicative"))
+    state = x + y
+    if noise == "additive":
+        xi = _noise(len(state))
+        F = _field(f, x, y)
+        J = F.jacobian(sp.Matrix(state))
+        delta = -(J.T * (F + sigma * xi))
+    else:
+        B = _bilinear_matrix(f, x, y)
+        (B1, B2, B3, B4), xi = _noisy_matrices(B, sigma, 4)
+        X, Y = sp.Matrix(x), sp.Matrix(y)
+        delta = sp.Matrix.vstack(-B1 * B2.T * X, -B3.T * B4 * Y)
+    return _finish(delta, state, tuple(xi), eta, order, (sigma, *params), "shgd", "SHGD", noise)
+
+
+# ------------------------------------------------------------------------------ linear SDEs
+def linear_structure(sde: SDE):
+    r"""``(K, c, Q)`` when the drift is :math:`Kz+c` and the diffusion constant, with
+    :math:`Q=DD^\top`; raises if the SDE is not of this form."""
+    z = sp.Matrix(sde.state)
+    K = sde.drift.jacobian(z)
+    if any(e.has(*sde.state) for e in K):
+        raise LemmataError("the drift is not linear in the state.")
+    c = (sde.drift - K * z).applyfunc(sp.simplify)
+    D = sde.diffusion
+    if any(e.has(*sde.state) for e in D):
+        raise LemmataError("the diffusion depends on the state; use norm_second_moment for "
+                           "state-linear noise only through the moment equations.")
+    return K, c, (D * D.T).applyfunc(sp.simplify)
+
+
+def stationary_covariance(K, Q) -> sp.Matrix:
+    r"""The solution :math:`P` of the Lyapunov equation :math:`KP+PK^\top+Q=0` (stationary
+    covariance of :math:`dZ=KZ\,dt+D\,dW`, :math:`Q=DD^\top`, when :math:`K` is Hurwitz)."""
+    d = K.shape[0]
+    P = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"P_{min(i, j)}{max(i, j)}"))
+    equations = list(K * P + P * K.T + Q)
+    unknowns = sorted(P.free_symbols, key=str)
+    solution = sp.solve(equations, unknowns, dict=True)
+    if len(solution) != 1:
+        raise LemmataError("the Lyapunov equation has no unique solution (K is not Hurwitz).")
+    return P.xreplace(solution[0]).applyfunc(sp.factor)
+
+
+def norm_second_moment(sde: SDE, z0=None, t=None):
+    r""":math:`m(t)=\mathbb E\|Z_t\|^2` for SDEs whose moment equation closes on :math:`m`:
+    :math:`\tfrac{d}{dt}\mathbb E\|Z\|^2=\mathbb E[2Z^\top b(Z)+\mathrm{tr}\,DD^\top]` with
+    :math:`2z^\top b(z)=-2\kappa\|z\|^2` and :math:`\mathrm{tr}\,DD^\top=q_0+q_1\|z\|^2`
+    (additive or multiplicative noise on linear games). Returns ``(m(t), kappa, q0, q1)``,
+    ``m`` solved by SymPy's ``dsolve`` with :math:`m(0)=` ``z0`` (a symbol by default)."""
+    z = sp.Matrix(sde.state)
+    norm = sp.expand((z.T * z)[0])
+    lhs = sp.expand(2 * (z.T * sde.drift)[0])
+    kappa = sp.simplify(-lhs / (2 * norm))
+    if kappa.has(*sde.state):
+        raise LemmataError("2 z.b(z) is not a multiple of |z|^2: the moment equation does not close.")
+    trace = sp.expand(sp.simplify((sde.diffusion * sde.diffusion.T).trace()))
+    q1 = sp.simplify(sp.expand(trace - trace.subs({s: 0 for s in sde.state})) / norm)
+    q0 = sp.simplify(trace.subs({s: 0 for s in sde.state}))
+    if q1.has(*sde.state):
+        raise LemmataError("the noise trace is not q0 + q1 |z|^2: the moment equation does not close.")
+    t = sp.Symbol("t", nonnegative=True) if t is None else t
+    m0 = sp.Symbol("m_0", nonnegative=True) if z0 is None else sp.sympify(z0)
+    m = sp.Function("m")
+    ode = sp.Eq(m(t).diff(t), -(2 * kappa - q1) * m(t) + q0)
+    solution = sp.dsolve(ode, m(t), ics={m(0): m0}).rhs
+    return sp.simplify(solution), sp.simplify(kappa), q0, q1
+
+
+@functools.lru_cache(maxsize=None)
+def schedule_solution(alpha) -> Derivation:
+    r"""Solution of :math:`u'=-ku/(1+t)^\alpha+c/(1+t)^{2\alpha}`, :math:`u(0)=b`, for the
+    step-size schedules :math:`\eta_t=\eta/(1+t)^\alpha`, :math:`\alpha\in\{0,1,\tfrac12\}`
+    (the last uses the exponential integral), obtained with SymPy's ``dsolve`` and checked to
+    satisfy the ODE and the initial condition."""
+    alpha = sp.nsimplify(alpha)
+    if alpha not in (0, 1, sp.Rational(1, 2)):
+        raise ValueError(f"`alpha` must be 0, 1 or 1/2; got {alpha}.")
+    t = sp.Symbol("t", nonnegative=True)
+    k, c, b = sp.symbols("k c b", positive=True)
+    u = sp.Function("u")
+    ode = sp.Eq(u(t).diff(t), -k * u(t) / (1 + t) ** alpha + c / (1 + t) ** (2 * alpha))
+    # integrating factor mu(t) = exp(int_0^t k/(1+s)^alpha ds): u = (b + int_0^t mu c/(1+s)^(2 alpha)) / mu
+    s_ = sp.Symbol("s", nonnegative=True)
+    mu = sp.exp(sp.integrate(k / (1 + s_) ** alpha, (s_, 0, t)))
+    if alpha == sp.Rational(1, 2):
+        # with r = sqrt(1+s): mu c/(1+s) ds = 2c e^{2k(r-1)} dr / r, whose integral is 2c e^{-2k} Ei(2kr)
+        integral = 2 * c * sp.exp(-2 * k) * (sp.Ei(2 * k * sp.sqrt(1 + t)) - sp.Ei(2 * k))
+    else:
+        integral = sp.integrate(sp.powsimp(mu.subs(t, s_) * c / (1 + s_) ** (2 * alpha), force=True),
+                                (s_, 0, t), conds="none")
+        integral = integral.replace(lambda e: isinstance(e, sp.Piecewise),
+                                    lambda e: next(p.expr for p in e.args if p.cond != sp.Eq(k, 1)))
+    solution = sp.simplify((b + integral) / mu)
+    residual = sp.simplify(sp.diff(solution, t) - ode.rhs.subs(u(t), solution))
+    if residual != 0 or sp.simplify(solution.subs(t, 0) - b) != 0:
+        raise ArithmeticError(f"the schedule solution for alpha={alpha} does not solve its ODE")
+    return Derivation(f"schedule_alpha_{str(alpha).replace('/', '_')}", (t,), (k, c, b),
+                      {"u": sp.simplify(solution)}, source=f"{SOURCE}: decaying schedules (derived)")
+
+
+def quadratic_game(d: int = 1):
+    r"""The quadratic game :math:`f=\tfrac a2\|x\|^2+\lambda x^\top y-\tfrac a2\|y\|^2`,
+    :math:`x,y\in\mathbb R^d`; returns ``(f, x, y, a, lam)``."""
+    a, lam = sp.symbols("a lam", real=True)
+    x = sp.symbols(f"x_1:{d + 1}", real=True)
+    y = sp.symbols(f"y_1:{d + 1}", real=True)
+    f = sum(a / 2 * xi ** 2 + lam * xi * yi - a / 2 * yi ** 2 for xi, yi in zip(x, y))
+    return f, x, y, a, lam
+
+
+@functools.lru_cache(maxsize=None)
+def extra_step_sizes() -> Derivation:
+    r"""SEG on the quadratic game: the contraction rate :math:`\kappa(\rho)` (symmetric part of
+    the drift matrix is :math:`-\kappa I`), the noise trace per dimension, the stationary
+    variance :math:`V(\rho)=[(1-\rho a)^2+\rho^2\lambda^2]/\kappa`, its minimiser
+    :math:`\rho^V=1/(a+\lambda)` (a critical point of :math:`V` inside :math:`\kappa>0`) and
+    :math:`\rho^H` with :math:`\kappa(\rho^H)=a^2+\lambda^2` (SHGD's rate), all derived from the
+    SEG SDE."""
+    f, x, y, a, lam = quadratic_game(1)
+    sde = seg(f, x, y)
+    K, _, Q = linear_structure(sde)
+    symmetric = ((K + K.T) / 2).applyfunc(sp.simplify)
+    if sp.simplify(symmetric[0, 1]) != 0 or sp.simplify(symmetric[0, 0] - symmetric[1, 1]) != 0:
+        raise ArithmeticError("the SEG drift's symmetric part should be a multiple of I")
+    kappa = sp.expand(-symmetric[0, 0])
+    noise = sp.factor(sp.simplify(Q.trace() / (2 * ETA * SIGMA ** 2)))      # per dimension
+    V = noise / kappa
+    critical = sp.solve(sp.diff(V, RHO), RHO)
+    rho_V = [r for r in critical if sp.simplify(r - 1 / (a + lam)) == 0]
+    if not rho_V:
+        raise ArithmeticError(f"1/(a+lam) should be a critical point of V; got {critical}")
+    rho_H = sp.solve(sp.Eq(kappa, a ** 2 + lam ** 2), RHO)
+    return Derivation("extra_step_sizes", (), (a, lam, RHO),
+                      {"kappa": kappa, "noise_per_dimension": noise, "V": sp.factor(V),
+                       "rho_V": rho_V[0], "kappa_at_rho_V": sp.simplify(kappa.subs(RHO, rho_V[0])),
+                       "rho_H": sp.factor(rho_H[0])},
+                      (Assumption(lam ** 2 > a ** 2, "lam^2 > a^2 (so that rho_H exists)"),),
+                      source=f"{SOURCE}: quadratic game, SEG (derived)")
+
+
+@functools.lru_cache(maxsize=None)
+def multiplicative_window() -> Derivation:
+    r"""Bilinear game :math:`f=\lambda xy` with multiplicative noise: the mean-square rates
+    :math:`r` with :math:`\mathbb E\|Z_t\|^2=\|z_0\|^2e^{-rt}` of SEG and SHGD, and the roots
+    of SEG's rate in :math:`\rho` that bound its convergence window."""
+    x, y, lam = sp.symbols("x y lam", real=True)
+    f = lam * x * y
+    out = {}
+    for name, builder in (("seg", seg), ("shgd", shgd)):
+        m, kappa, q0, q1 = norm_second_moment(builder(f, x, y, noise="multiplicative"))
+        out[f"{name}_rate"] = sp.factor(sp.expand(2 * kappa - q1))
+    roots = sp.solve(sp.Eq(out["seg_rate"], 0), RHO)
+    out["seg_window_low"], out["seg_window_high"] = sorted(roots, key=lambda r: sp.N(r.subs(
+        {lam: 2, ETA: sp.Rational(1, 100), SIGMA: 1})))
+    return Derivation("multiplicative_window", (), (lam, ETA, SIGMA, RHO), out,
+                      source=f"{SOURCE}: multiplicative noise, bilinear game (derived)")

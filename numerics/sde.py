@@ -1,0 +1,292 @@
+r"""Monte Carlo of SDEs and of the discrete stochastic algorithms they model, with error bars.
+
+:func:`simulate` integrates :math:`dZ=b(Z)\,dt+D(Z)\,dW` (Euler-Maruyama, or Milstein for
+diagonal noise) with drift and diffusion compiled from an :class:`analysis.sde.SDE` into one Numba
+loop (paths innermost, so the arithmetic vectorises); :func:`simulate_discrete` runs the
+algorithm itself, :math:`z^+=z+\eta\Delta(z,\xi)`, in the same engine.
+
+Randomness: the paths are split into chunks of :data:`CHUNK`; chunk ``c`` draws from a
+``numpy.random.Generator`` seeded by ``(seed, c)``, used inside the compiled loop (the fastest
+normal generator measured here, PERFORMANCE.md). Chunks run on a thread pool with the GIL
+released, so the same seed gives the same numbers for any number of threads. Diverged paths
+(non-finite, or beyond ``blowup``) are frozen, counted in ``n_diverged`` and left out of the
+moments, never averaged in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from analysis.derivation import Derivation
+from analysis.errors import LemmataError
+from analysis.validation import one_of, positive_int
+
+from .codegen import compile_template
+from .stats import child_seed
+
+__all__ = ["simulate", "simulate_discrete", "SimulationResult", "CHUNK"]
+
+CHUNK = 256
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Moments at the saved times ``times`` (n_saves,): ``mean`` (n_saves, d) with
+    ``mean_stderr``; ``second_moment`` E[Z Z^T] (n_saves, d, d) with ``second_moment_stderr``;
+    ``n_paths``, ``n_diverged`` (excluded from the moments), ``seed``; ``norm_sq`` E|Z|^2 with
+    ``norm_sq_stderr`` (from the per-path |Z|^2); ``paths`` (n_saves, n_paths, d) only when
+    asked for."""
+
+    times: np.ndarray
+    mean: np.ndarray
+    mean_stderr: np.ndarray
+    second_moment: np.ndarray
+    second_moment_stderr: np.ndarray
+    n_paths: int
+    n_diverged: int
+    seed: object
+    norm_sq: np.ndarray = None
+    norm_sq_stderr: np.ndarray = None
+    paths: np.ndarray | None = None
+
+
+def _numeric_params(derivation, params, skip=()):
+    params = dict(params or {})
+    values, missing = [], []
+    for symbol in derivation.params:
+        if symbol in skip:
+            continue
+        key = symbol.name
+        if key in params:
+            values.append(float(params.pop(key)))
+        elif symbol in params:
+            values.append(float(params.pop(symbol)))
+        else:
+            missing.append(key)
+    if missing:
+        raise ValueError(f"`params` must give values for {missing} (the SDE's free parameters).")
+    if params:
+        raise ValueError(f"`params` names {sorted(map(str, params))}, which are not parameters of the SDE.")
+    return values
+
+
+def _template_em(d, m, n_params, milstein):
+    z = [f"z{k}" for k in range(d)]
+    args = ", ".join(z + [f"prm[{j}]" for j in range(n_params)])
+    lines = [
+        "@numba.njit(cache=True, nogil=True, error_model='numpy')",
+        "def run_chunk(state, prm, dt, n_steps, save_every, rng, snapshots, diverged, blowup):",
+        "    P = state.shape[1]",
+        "    sq = np.sqrt(dt)",
+        f"    dw = np.empty(({m}, P))",
+        "    save = 0",
+        "    for step in range(n_steps):",
+        f"        for j in range({m}):",
+        "            for p in range(P):",
+        "                dw[j, p] = sq * rng.standard_normal()",
+        "        for p in range(P):",
+        "            if diverged[p]:",
+        "                continue",
+    ]
+    lines += [f"            z{k} = state[{k}, p]" for k in range(d)]
+    lines.append(f"            r = core({args})")
+    for k in range(d):
+        noise = " + ".join(f"r[{d + k * m + j}] * dw[{j}, p]" for j in range(m))
+        extra = ""
+        if milstein:
+            extra = f" + 0.5 * r[{d + k * m + k}] * r[{d + d * m + k}] * (dw[{k}, p] * dw[{k}, p] - dt)"
+        lines.append(f"            n{k} = z{k} + r[{k}] * dt + {noise}{extra}")
+    size = " + ".join(f"n{k} * n{k}" for k in range(d))
+    lines += [f"            if not np.isfinite({size}) or {size} > blowup * blowup:",
+              "                diverged[p] = True",
+              "                continue"]
+    lines += [f"            state[{k}, p] = n{k}" for k in range(d)]
+    lines += ["        if (step + 1) % save_every == 0:",
+              "            save += 1",
+              "            for p in range(P):",
+              f"                for k in range({d}):",
+              "                    snapshots[save, k, p] = np.nan if diverged[p] else state[k, p]"]
+    return "\n".join(lines)
+
+
+def _template_discrete(d, n_noise, n_params):
+    z = [f"state[{k}, p]" for k in range(d)]
+    args = ", ".join(z + [f"xi[{j}]" for j in range(n_noise)] + [f"prm[{j}]" for j in range(n_params)])
+    lines = [
+        "@numba.njit(cache=True, nogil=True, error_model='numpy')",
+        "def run_chunk(state, prm, dt, n_steps, save_every, rng, snapshots, diverged, blowup):",
+        "    P = state.shape[1]",
+        f"    xi = np.empty({max(n_noise, 1)})",
+        "    save = 0",
+        "    for step in range(n_steps):",
+        "        for p in range(P):",
+        f"            for j in range({n_noise}):",
+        "                xi[j] = rng.standard_normal()",
+        "            if diverged[p]:",
+        "                continue",
+        f"            r = core({args})",
+    ]
+    if d == 1:
+        lines.append("            r = (r,)")
+    size = " + ".join(f"r[{k}] * r[{k}]" for k in range(d))
+    lines += [f"            if not np.isfinite({size}) or {size} > blowup * blowup:",
+              "                diverged[p] = True",
+              "                continue"]
+    lines += [f"            state[{k}, p] = r[{k}]" for k in range(d)]
+    lines += ["        if (step + 1) % save_every == 0:",
+              "            save += 1",
+              "            for p in range(P):",
+              f"                for k in range({d}):",
+              "                    snapshots[save, k, p] = np.nan if diverged[p] else state[k, p]"]
+    return "\n".join(lines)
+
+
+def _run(module, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths, threads):
+    d = z0.shape[0]
+    n_saves = n_steps // save_every + 1
+    chunks = [(c, lo, min(n_paths, lo + CHUNK)) for c, lo in enumerate(range(0, n_paths, CHUNK))]
+    sums = np.zeros((n_saves, d))
+    sums2 = np.zeros((n_saves, d, d))
+    sums4 = np.zeros((n_saves, d, d))
+    norm = np.zeros(n_saves)
+    norm2 = np.zeros(n_saves)
+    counts = np.zeros(n_saves)
+    paths = np.empty((n_saves, n_paths, d)) if keep_paths else None
+    n_diverged = 0
+    prm = np.asarray(prm, dtype=float)
+
+    def work(chunk):
+        c, lo, hi = chunk
+        P = hi - lo
+        state = np.repeat(z0[:, None], P, axis=1).astype(float)
+        snapshots = np.full((n_saves, d, P), np.nan)
+        snapshots[0] = state
+        diverged = np.zeros(P, dtype=np.bool_)
+        rng = np.random.default_rng(child_seed(seed, c))
+        module.run_chunk(state, prm, dt, n_steps, save_every, rng, snapshots, diverged, blowup)
+        return chunk, snapshots, diverged
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for (c, lo, hi), snapshots, diverged in pool.map(work, chunks):
+            n_diverged += int(diverged.sum())
+            ok = ~diverged
+            good = snapshots[:, :, ok]                                 # (n_saves, d, P_ok)
+            counts += ok.sum()
+            sums += good.sum(axis=2)
+            outer = np.einsum("sip,sjp->sijp", good, good)
+            sums2 += outer.sum(axis=3)
+            sums4 += (outer ** 2).sum(axis=3)
+            n2 = np.einsum("sip,sip->sp", good, good)
+            norm += n2.sum(axis=1)
+            norm2 += (n2 ** 2).sum(axis=1)
+            if keep_paths:
+                paths[:, lo:hi, :] = np.transpose(snapshots, (0, 2, 1))
+    n = counts[0]
+    if n < 2:
+        raise LemmataError(f"{n_diverged} of {n_paths} paths diverged: too few left for moments.")
+    mean = sums / n
+    second = sums2 / n
+    var_mean = (second[:, range(d), range(d)] - mean ** 2) / (n - 1)
+    var_second = (sums4 / n - second ** 2) / (n - 1)
+    return SimulationResult(np.arange(n_saves) * save_every * dt, mean, np.sqrt(np.maximum(var_mean, 0)),
+                            second, np.sqrt(np.maximum(var_second, 0)), n_paths, n_diverged, seed,
+                            norm / n, np.sqrt(np.maximum(norm2 / n - (norm / n) ** 2, 0) / (n - 1)), paths)
+
+
+def _validate(z0, d, t1, dt, n_paths, save_every):
+    z0 = np.atleast_1d(np.asarray(z0, dtype=float))
+    if z0.shape != (d,):
+        raise ValueError(f"`z0` must have shape ({d},) (one value per state symbol); got {z0.shape}.")
+    if not np.all(np.isfinite(z0)):
+        raise ValueError(f"`z0` must be finite; got {z0.tolist()}.")
+    if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+        raise ValueError(f"`dt` must be positive and finite; got {dt!r}.")
+    if not (isinstance(t1, (int, float)) and math.isfinite(t1) and t1 >= 0):
+        raise ValueError(f"`t1` must be non-negative and finite; got {t1!r}.")
+    n_paths = positive_int("n_paths", n_paths)
+    n_steps = int(round(t1 / dt))
+    if abs(n_steps * dt - t1) > 1e-9 * max(1.0, t1):
+        raise ValueError(f"`t1` must be a whole number of steps `dt`; got t1={t1!r}, dt={dt!r}.")
+    save_every = n_steps if save_every is None else positive_int("save_every", save_every)
+    if n_steps and n_steps % max(save_every, 1):
+        raise ValueError(f"`save_every` must divide the number of steps {n_steps}; got {save_every}.")
+    return z0, n_steps, n_paths, max(save_every, 1)
+
+
+def simulate(sde, z0, *, t1: float, dt: float, n_paths: int, seed=0, method: str = "euler_maruyama",
+             backend: str = "numba", save_every: int | None = None, progress: bool = False,
+             params=None, keep_paths: bool = False, blowup: float = 1e12,
+             threads: int | None = None) -> SimulationResult:
+    r"""Monte Carlo of :math:`dZ=b\,dt+D\,dW` from ``z0`` to ``t1`` with step ``dt``.
+
+    Parameters
+    ----------
+    sde : analysis.sde.SDE (or a Derivation with ``drift`` d x 1 and ``diffusion`` d x m)
+    params : dict, optional
+        Values of the SDE's free parameters (``eta``, ``rho``, ``sigma``, game coefficients).
+    method : {"euler_maruyama", "milstein"}
+        Milstein needs diagonal noise (m = d, D_kk depending on z_k only).
+    save_every : int, optional
+        Record moments every this many steps (default: only the start and the end).
+    keep_paths : bool
+        Also return every path at the saved times.
+    threads : int, optional
+        Threads over path chunks (default: the CPU count); the numbers do not depend on it.
+    """
+    one_of("method", method, ("euler_maruyama", "milstein"))
+    if backend != "numba":
+        raise LemmataError(f"`backend` {backend!r} is not implemented for simulate yet; use 'numba'.")
+    derivation = sde.derivation if hasattr(sde, "derivation") and not isinstance(sde, Derivation) else sde
+    drift, diffusion = derivation["drift"], derivation["diffusion"]
+    d, m = drift.shape[0], diffusion.shape[1]
+    if drift.shape != (len(derivation.inputs), 1):
+        raise ValueError(f"the drift must be ({len(derivation.inputs)}, 1); got {drift.shape}.")
+    if diffusion.shape[0] != d:
+        raise ValueError(f"the diffusion must have {d} rows (one per state); got shape {diffusion.shape}.")
+    z0, n_steps, n_paths, save_every = _validate(z0, d, t1, dt, n_paths, save_every)
+    expressions = {"drift": drift, "diffusion": diffusion}
+    if method == "milstein":
+        if m != d or any(diffusion[i, j] != 0 for i in range(d) for j in range(m) if i != j):
+            raise ValueError("method='milstein' needs diagonal noise (diffusion d x d, diagonal).")
+        state = derivation.inputs
+        if any(diffusion[k, k].has(*[s for s in state if s != state[k]]) for k in range(d)):
+            raise ValueError("method='milstein' needs D_kk to depend on z_k only.")
+        expressions["diffusion_derivative"] = sp.Matrix([sp.diff(diffusion[k, k], state[k]) for k in range(d)])
+    core = Derivation(derivation.name + "_sde", derivation.inputs, derivation.params, expressions,
+                      source=derivation.source)
+    prm = _numeric_params(derivation, params)
+    module = compile_template(core, f"sde_{method}", _template_em(d, m, len(prm), method == "milstein"))
+    return _run(module, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths,
+                threads or os.cpu_count() or 1)
+
+
+def simulate_discrete(sde, z0, *, n_steps: int, n_paths: int, seed=0, params=None,
+                      save_every: int | None = None, keep_paths: bool = False, blowup: float = 1e12,
+                      threads: int | None = None) -> SimulationResult:
+    r"""Monte Carlo of the discrete algorithm behind ``sde`` (built by :mod:`analysis.sde`):
+    :math:`z_{k+1}=z_k+\eta\Delta(z_k,\xi_k)`, :math:`\xi_k\sim N(0,I)`. Saved "times" are
+    :math:`k\eta`, the SDE's clock."""
+    if getattr(sde, "increment", None) is None:
+        raise LemmataError("`sde` does not carry its update rule; build it with analysis.sde "
+                           "(sgd, sgda, seg, shgd or from_update).")
+    d = len(sde.state)
+    eta_value = dict(params or {}).get("eta", sde.eta if not isinstance(sde.eta, sp.Symbol) else None)
+    if eta_value is None:
+        raise ValueError("`params` must give `eta` (the step size of the discrete algorithm).")
+    n_steps = positive_int("n_steps", n_steps)
+    z0, _, n_paths, save_every = _validate(z0, d, float(n_steps), 1.0, n_paths, save_every)
+    update = sp.Matrix(sde.state) + sde.eta * sp.Matrix(sde.increment)
+    core = Derivation(sde.name + "_discrete", tuple(sde.state) + tuple(sde.noise), sde.params,
+                      {"next": update}, source=sde.source)
+    prm = _numeric_params(sde, params)
+    module = compile_template(core, "discrete", _template_discrete(d, len(sde.noise), len(prm)))
+    result = _run(module, z0, prm, 1.0, n_steps, save_every, n_paths, seed, blowup, keep_paths,
+                  threads or os.cpu_count() or 1)
+    return dataclasses.replace(result, times=result.times * float(eta_value))
