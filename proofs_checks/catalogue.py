@@ -13,6 +13,7 @@ PAPERS = {
     "2405.21064": ("proofs_checks.papers.memory", "Curse of memory in RNNs"),
     "2307.11888": ("proofs_checks.papers.universality", "Universality of linear recurrences"),
     "2406.05033": ("proofs_checks.papers.logistic_gd", "GD on logistic regression with large steps"),
+    "2402.12508": ("proofs_checks.papers.minimax_sde", "SDEs for minimax optimisers"),
 }
 
 
