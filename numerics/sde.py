@@ -28,7 +28,8 @@ from analysis.derivation import Derivation
 from analysis.errors import LemmataError
 from analysis.validation import one_of, positive_int
 
-from .codegen import compile_template
+from . import backends
+from .codegen import compile_kernel, compile_template
 from .stats import child_seed
 
 __all__ = ["simulate", "simulate_discrete", "SimulationResult", "CHUNK"]
@@ -148,18 +149,14 @@ def _template_discrete(d, n_noise, n_params):
     return "\n".join(lines)
 
 
+def _chunks(n_paths):
+    return [(c, lo, min(n_paths, lo + CHUNK)) for c, lo in enumerate(range(0, n_paths, CHUNK))]
+
+
 def _run(module, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths, threads):
+    """The compiled loop over path chunks on a thread pool (the GIL is released)."""
     d = z0.shape[0]
     n_saves = n_steps // save_every + 1
-    chunks = [(c, lo, min(n_paths, lo + CHUNK)) for c, lo in enumerate(range(0, n_paths, CHUNK))]
-    sums = np.zeros((n_saves, d))
-    sums2 = np.zeros((n_saves, d, d))
-    sums4 = np.zeros((n_saves, d, d))
-    norm = np.zeros(n_saves)
-    norm2 = np.zeros(n_saves)
-    counts = np.zeros(n_saves)
-    paths = np.empty((n_saves, n_paths, d)) if keep_paths else None
-    n_diverged = 0
     prm = np.asarray(prm, dtype=float)
 
     def work(chunk):
@@ -174,30 +171,79 @@ def _run(module, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_p
         return chunk, snapshots, diverged
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for (c, lo, hi), snapshots, diverged in pool.map(work, chunks):
-            n_diverged += int(diverged.sum())
-            ok = ~diverged
-            good = snapshots[:, :, ok]                                 # (n_saves, d, P_ok)
-            counts += ok.sum()
-            sums += good.sum(axis=2)
-            outer = np.einsum("sip,sjp->sijp", good, good)
-            sums2 += outer.sum(axis=3)
-            sums4 += (outer ** 2).sum(axis=3)
-            n2 = np.einsum("sip,sip->sp", good, good)
-            norm += n2.sum(axis=1)
-            norm2 += (n2 ** 2).sum(axis=1)
-            if keep_paths:
-                paths[:, lo:hi, :] = np.transpose(snapshots, (0, 2, 1))
-    n = counts[0]
+        return _moments(pool.map(work, _chunks(n_paths)), n_saves, d, n_paths, dt * save_every,
+                        seed, keep_paths)
+
+
+def _moments(results, n_saves, d, n_paths, save_dt, seed, keep_paths):
+    """Moments with standard errors from per-chunk snapshots (n_saves, d, P) and divergence flags."""
+    sums = np.zeros((n_saves, d))
+    sums2 = np.zeros((n_saves, d, d))
+    sums4 = np.zeros((n_saves, d, d))
+    norm = np.zeros(n_saves)
+    norm2 = np.zeros(n_saves)
+    count = 0
+    paths = np.empty((n_saves, n_paths, d)) if keep_paths else None
+    n_diverged = 0
+    for (c, lo, hi), snapshots, diverged in results:
+        n_diverged += int(diverged.sum())
+        ok = ~diverged
+        good = snapshots[:, :, ok]                                 # (n_saves, d, P_ok)
+        count += int(ok.sum())
+        sums += good.sum(axis=2)
+        outer = np.einsum("sip,sjp->sijp", good, good)
+        sums2 += outer.sum(axis=3)
+        sums4 += (outer ** 2).sum(axis=3)
+        n2 = np.einsum("sip,sip->sp", good, good)
+        norm += n2.sum(axis=1)
+        norm2 += (n2 ** 2).sum(axis=1)
+        if keep_paths:
+            paths[:, lo:hi, :] = np.transpose(snapshots, (0, 2, 1))
+    n = count
     if n < 2:
         raise LemmataError(f"{n_diverged} of {n_paths} paths diverged: too few left for moments.")
     mean = sums / n
     second = sums2 / n
     var_mean = (second[:, range(d), range(d)] - mean ** 2) / (n - 1)
     var_second = (sums4 / n - second ** 2) / (n - 1)
-    return SimulationResult(np.arange(n_saves) * save_every * dt, mean, np.sqrt(np.maximum(var_mean, 0)),
+    return SimulationResult(np.arange(n_saves) * save_dt, mean, np.sqrt(np.maximum(var_mean, 0)),
                             second, np.sqrt(np.maximum(var_second, 0)), n_paths, n_diverged, seed,
                             norm / n, np.sqrt(np.maximum(norm2 / n - (norm / n) ** 2, 0) / (n - 1)), paths)
+
+
+def _run_array(derivation, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths, backend):
+    """Euler-Maruyama in array code (NumPy or CuPy), all paths at once: the GPU path. Its random
+    numbers come from the backend's own generator, so they differ from the Numba path's."""
+    xp = backends.get(backend).xp
+    kernel = compile_kernel(derivation, backend)
+    d, m = derivation["drift"].shape[0], derivation["diffusion"].shape[1]
+    n_saves = n_steps // save_every + 1
+    if backend == "cupy":
+        rng = xp.random.default_rng(int(child_seed(seed, 0).generate_state(1)[0]))
+    else:
+        rng = xp.random.default_rng(child_seed(seed, 0))
+    z = [xp.full(n_paths, float(v)) for v in z0]
+    bad = xp.zeros(n_paths, dtype=bool)
+    snapshots = np.full((n_saves, d, n_paths), np.nan)
+    snapshots[0] = np.asarray(z0)[:, None]
+    save = 0
+    sq = math.sqrt(dt)
+    with np.errstate(all="ignore"):
+        for step in range(n_steps):
+            dw = rng.standard_normal((m, n_paths)) * sq
+            out = kernel(*z, *prm)
+            b, D = out["drift"], out["diffusion"]
+            new = [z[k] + b[:, k, 0] * dt + sum(D[:, k, j] * dw[j] for j in range(m)) for k in range(d)]
+            size = sum(v * v for v in new)
+            bad = bad | ~xp.isfinite(size) | (size > blowup * blowup)
+            z = [xp.where(bad, z[k], new[k]) for k in range(d)]
+            if (step + 1) % save_every == 0:
+                save += 1
+                block = xp.stack([xp.where(bad, xp.nan, v) for v in z])
+                snapshots[save] = block.get() if backend == "cupy" else block
+    flags = bad.get() if backend == "cupy" else np.asarray(bad)
+    return _moments([((0, 0, n_paths), snapshots, flags)], n_saves, d, n_paths, dt * save_every,
+                    seed, keep_paths)
 
 
 def _validate(z0, d, t1, dt, n_paths, save_every):
@@ -239,10 +285,16 @@ def simulate(sde, z0, *, t1: float, dt: float, n_paths: int, seed=0, method: str
         Also return every path at the saved times.
     threads : int, optional
         Threads over path chunks (default: the CPU count); the numbers do not depend on it.
+    backend : {"numba", "numpy", "cupy"}
+        ``numba``: the compiled loop; ``numpy``/``cupy``: array code over all paths at once (the GPU
+        path), with the backend's own random numbers.
+    progress : bool
+        Accepted for interface compatibility; runs report nothing while they go.
     """
     one_of("method", method, ("euler_maruyama", "milstein"))
-    if backend != "numba":
-        raise LemmataError(f"`backend` {backend!r} is not implemented for simulate yet; use 'numba'.")
+    backends.get(backend)
+    if backend != "numba" and method != "euler_maruyama":
+        raise ValueError(f"`method` {method!r} is available on the numba backend only.")
     derivation = sde.derivation if hasattr(sde, "derivation") and not isinstance(sde, Derivation) else sde
     drift, diffusion = derivation["drift"], derivation["diffusion"]
     d, m = drift.shape[0], diffusion.shape[1]
@@ -262,6 +314,8 @@ def simulate(sde, z0, *, t1: float, dt: float, n_paths: int, seed=0, method: str
     core = Derivation(derivation.name + "_sde", derivation.inputs, derivation.params, expressions,
                       source=derivation.source)
     prm = _numeric_params(derivation, params)
+    if backend != "numba":
+        return _run_array(core, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths, backend)
     module = compile_template(core, f"sde_{method}", _template_em(d, m, len(prm), method == "milstein"))
     return _run(module, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths,
                 threads or os.cpu_count() or 1)

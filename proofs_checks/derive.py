@@ -13,7 +13,7 @@ from typing import Callable
 
 import sympy as sp
 
-from analysis import logistic, ngn, recurrence, vandermonde
+from analysis import logistic, ngn, recurrence, sde, vandermonde
 from analysis.derivation import Derivation
 from analysis.errors import LemmataError
 
@@ -145,7 +145,44 @@ def _logistic_build(args):
                f"eigenvalue at it; thresholds 1/lambda (1-D global convergence) and 2/lambda (flip)")
 
 
+def _sde_arguments(parser):
+    parser.add_argument("--optimizer", choices=("sgd", "sgda", "seg", "shgd"), required=True)
+    parser.add_argument("--game", required=True, metavar="EXPR",
+                        help="SymPy expression: the loss of sgd in x (x_1, x_2, ... for vectors), or "
+                             "the game f(x, y) (x descends, y ascends), e.g. 'a/2*x**2 + lam*x*y - a/2*y**2'")
+    parser.add_argument("--order", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--noise", choices=("additive", "multiplicative"), default="additive")
+
+
+def _sde_build(args):
+    try:
+        game = sp.sympify(args.game, locals={"lambda": sp.Symbol("lam"), "rho": sde.RHO,
+                                             "eta": sde.ETA, "sigma": sde.SIGMA})
+    except (sp.SympifyError, SyntaxError, TypeError) as exc:
+        raise LemmataError(f"`--game` is not a SymPy expression: {exc}") from exc
+    names = {s.name: s for s in game.free_symbols}
+    real = lambda n: sp.Symbol(n, real=True)  # noqa: E731
+    x = sorted((s for n, s in names.items() if n == "x" or n.startswith("x_")), key=lambda s: s.name)
+    y = sorted((s for n, s in names.items() if n == "y" or n.startswith("y_")), key=lambda s: s.name)
+    if not x:
+        raise LemmataError("`--game` must use the player x (x or x_1, x_2, ...).")
+    if args.optimizer != "sgd" and not y:
+        raise LemmataError("`--game` must use the player y (y or y_1, ...) for a minimax optimiser.")
+    rename = {s: real(s.name) for s in x + y}
+    game = game.xreplace(rename)
+    x = tuple(rename[s] for s in x)
+    y = tuple(rename[s] for s in y)
+    if args.optimizer == "sgd":
+        if args.noise != "additive":
+            raise LemmataError("`--noise multiplicative` is defined for the minimax optimisers only.")
+        return sde.sgd(game, x, order=args.order)
+    return getattr(sde, args.optimizer)(game, x, y, order=args.order, noise=args.noise)
+
+
 TOPICS = {
+    "sde": Topic("sde", "drift and diffusion of the SDE of SGD/SGDA/SEG/SHGD on a symbolic loss or game, "
+                        "additive or multiplicative noise, order 1 or 2 (arXiv:2402.12508)",
+                 _sde_arguments, _sde_build),
     "logistic": Topic("logistic", "minimiser, lambda (top Hessian eigenvalue at it) and the step "
                                   "thresholds 1/lambda and 2/lambda of GD on logistic regression for a "
                                   "CSV data set (arXiv:2406.05033)", _logistic_arguments, _logistic_build),

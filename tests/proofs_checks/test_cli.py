@@ -134,3 +134,19 @@ def test_derive_logistic_contract(tmp_path, capsys):
     empty.write_text("x1,y\n")
     assert cli.main(["derive", "logistic", "--data", str(empty)]) == 2
     assert "no samples" in capsys.readouterr().err
+
+
+def test_derive_sde_contract(capsys):
+    assert cli.main(["derive", "sde", "--optimizer", "seg", "--game", "lam*x*y", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["topic"] == "sde" and document["symbols"][:2] == ["x", "y"]
+    assert {"drift", "diffusion"} <= set(document["results"])
+    import sympy as sp
+    drift = sp.sympify(document["results"]["drift"]["expr"])
+    x, y, lam, rho = sp.symbols("x y lam rho")
+    # the brief: SEG drift on f = lam x y is -F + rho grad F F = (-lam y - rho lam^2 x, lam x - rho lam^2 y)
+    assert sp.simplify(drift - sp.Matrix([-lam * y - rho * lam ** 2 * x, lam * x - rho * lam ** 2 * y])) == sp.zeros(2, 1)
+    assert cli.main(["derive", "sde", "--optimizer", "sgd", "--game", "x**2/2", "--noise", "multiplicative"]) == 2
+    assert "minimax optimisers only" in capsys.readouterr().err
+    assert cli.main(["derive", "sde", "--optimizer", "seg", "--game", "x*y +", "--json"]) == 2
+    assert "not a SymPy expression" in capsys.readouterr().err
