@@ -9,8 +9,8 @@ Randomness: the paths are split into chunks of :data:`CHUNK`; chunk ``c`` draws 
 ``numpy.random.Generator`` seeded by ``(seed, c)``, used inside the compiled loop (the fastest
 normal generator measured here, PERFORMANCE.md). Chunks run on a thread pool with the GIL
 released, so the same seed gives the same numbers for any number of threads. Diverged paths
-(non-finite, or beyond ``blowup``) are frozen, counted in ``n_diverged`` and left out of the
-moments, never averaged in.
+(non-finite, or beyond ``blowup``, tested every 32 steps) are flagged, counted in ``n_diverged``
+and left out of the moments, never averaged in.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _numeric_params(derivation, params, skip=()):
     return values
 
 
-def _template_em(d, m, n_params, milstein):
+def _template_em(d, m, n_params, milstein, zero=()):
     z = [f"z{k}" for k in range(d)]
     args = ", ".join(z + [f"prm[{j}]" for j in range(n_params)])
     lines = [
@@ -93,22 +93,26 @@ def _template_em(d, m, n_params, milstein):
         "            for p in range(P):",
         "                dw[j, p] = sq * rng.standard_normal()",
         "        for p in range(P):",
-        "            if diverged[p]:",
-        "                continue",
     ]
+    # no per-path branch in the hot loop (it keeps the loop vectorisable): a diverged path goes on
+    # as inf/NaN, is flagged below, and is masked out of every snapshot
     lines += [f"            z{k} = state[{k}, p]" for k in range(d)]
     lines.append(f"            r = core({args})")
     for k in range(d):
-        noise = " + ".join(f"r[{d + k * m + j}] * dw[{j}, p]" for j in range(m))
+        # entries of the diffusion that are identically zero are left out of the generated code
+        noise = " + ".join(f"r[{d + k * m + j}] * dw[{j}, p]" for j in range(m) if (k, j) not in zero) or "0.0"
         extra = ""
         if milstein:
             extra = f" + 0.5 * r[{d + k * m + k}] * r[{d + d * m + k}] * (dw[{k}, p] * dw[{k}, p] - dt)"
         lines.append(f"            n{k} = z{k} + r[{k}] * dt + {noise}{extra}")
-    size = " + ".join(f"n{k} * n{k}" for k in range(d))
-    lines += [f"            if not np.isfinite({size}) or {size} > blowup * blowup:",
-              "                diverged[p] = True",
-              "                continue"]
     lines += [f"            state[{k}, p] = n{k}" for k in range(d)]
+    # divergence is tested every 32 steps and at saves: a path that blew up in between is NaN or
+    # huge by then, and it is frozen and left out from that test on
+    size = " + ".join(f"state[{k}, p] * state[{k}, p]" for k in range(d))
+    lines += ["        if (step & 31) == 31 or (step + 1) % save_every == 0 or step == n_steps - 1:",
+              "            for p in range(P):",
+              f"                if not diverged[p] and not ({size} <= blowup * blowup):",
+              "                    diverged[p] = True"]
     lines += ["        if (step + 1) % save_every == 0:",
               "            save += 1",
               "            for p in range(P):",
@@ -316,7 +320,8 @@ def simulate(sde, z0, *, t1: float, dt: float, n_paths: int, seed=0, method: str
     prm = _numeric_params(derivation, params)
     if backend != "numba":
         return _run_array(core, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths, backend)
-    module = compile_template(core, f"sde_{method}", _template_em(d, m, len(prm), method == "milstein"))
+    zero = tuple((k, j) for k in range(d) for j in range(m) if diffusion[k, j] == 0)
+    module = compile_template(core, f"sde_{method}", _template_em(d, m, len(prm), method == "milstein", zero))
     return _run(module, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths,
                 threads or os.cpu_count() or 1)
 

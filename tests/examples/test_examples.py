@@ -67,3 +67,11 @@ def test_logistic_bifurcation_example(tmp_path):
     assert any(c.period == 2 and c.stable for c in out["cycles_1d"])
     fractions = out["basins"]["fractions"]
     assert fractions["diverged"] == 0 and fractions["attractor_1"] > 0     # the 2-D cycle has a basin
+
+
+def test_minimax_sde_example(tmp_path):
+    rows = _load("minimax_sde").main(["--out", str(tmp_path), "--paths", "400"])
+    assert (tmp_path / "minimax_sde.png").stat().st_size > 10_000
+    fig1 = [r for r in rows if r["panel"] == "fig1" and r["k"] > 0]
+    # discrete and SDE curves agree to within a factor 1.5 everywhere (eta = 0.01, 400 paths)
+    assert all(0.66 < r["discrete"] / r["sde"] < 1.5 for r in fig1)
