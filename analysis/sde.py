@@ -35,7 +35,7 @@ from .validation import one_of
 
 __all__ = ["SDE", "from_update", "gaussian_expectation", "sgd", "sgda", "seg", "shgd",
            "linear_structure", "norm_second_moment", "stationary_covariance", "schedule_solution",
-           "quadratic_game", "extra_step_sizes", "multiplicative_window"]
+           "quadratic_game", "extra_step_sizes", "multiplicative_window", "seg_discrete_window"]
 
 SOURCE = "arXiv:2402.12508 (Monzio Compagnoni, Orvieto, Kersting, Proske, Lucchi)"
 ETA, RHO, SIGMA = sp.symbols("eta rho sigma", positive=True)
@@ -415,3 +415,27 @@ def multiplicative_window() -> Derivation:
         {lam: 2, ETA: sp.Rational(1, 100), SIGMA: 1})))
     return Derivation("multiplicative_window", (), (lam, ETA, SIGMA, RHO), out,
                       source=f"{SOURCE}: multiplicative noise, bilinear game (derived)")
+
+
+@functools.lru_cache(maxsize=None)
+def seg_discrete_window() -> Derivation:
+    r"""Discrete SEG on :math:`f=\lambda xy` contracts in mean iff the spectral radius of
+    :math:`G=I-\eta(M-\rho M^2)` is below 1; :math:`|\mathrm{eig}\,G|^2=(1-\eta\rho\lambda^2)^2+\eta^2\lambda^2`,
+    so the window is :math:`\eta(1+\rho^2\lambda^2)<2\rho`, i.e. :math:`\rho` between the roots
+    returned here (:math:`\approx\eta/2` and :math:`2/(\eta\lambda^2)`). The first-order SDE needs only
+    :math:`\rho>0`; the order-2 drift gives the lower threshold :math:`\rho>\eta/2`."""
+    lam = sp.Symbol("lam", positive=True)
+    M = sp.Matrix([[0, lam], [-lam, 0]])
+    G = sp.eye(2) - ETA * (M - RHO * M * M)
+    eigen = list(G.eigenvals())
+    modulus_sq = sp.simplify(sp.expand(eigen[0] * sp.conjugate(eigen[0])))
+    roots = sp.solve(sp.Eq(modulus_sq, 1), RHO)
+    roots = sorted(roots, key=lambda r: sp.N(r.subs({lam: 1, ETA: sp.Rational(1, 10)})))
+    x, y = sp.symbols("x y", real=True)
+    second = seg(lam * x * y, x, y, order=2)
+    K, _, _ = linear_structure(second)
+    sde_threshold = sp.solve(sp.Eq(sp.simplify(-(K + K.T)[0, 0] / 2), 0), RHO)
+    return Derivation("seg_discrete_window", (), (lam, ETA, RHO),
+                      {"modulus_sq": modulus_sq, "rho_low": roots[0], "rho_high": roots[-1],
+                       "order2_sde_threshold": sde_threshold[0]},
+                      source=f"{SOURCE}: discrete SEG window vs the SDE thresholds (derived)")

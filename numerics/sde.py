@@ -32,7 +32,7 @@ from . import backends
 from .codegen import compile_kernel, compile_template
 from .stats import child_seed
 
-__all__ = ["simulate", "simulate_discrete", "SimulationResult", "CHUNK"]
+__all__ = ["simulate", "simulate_discrete", "discrete_moments", "SimulationResult", "CHUNK"]
 
 CHUNK = 256
 
@@ -78,17 +78,26 @@ def _numeric_params(derivation, params, skip=()):
     return values
 
 
-def _template_em(d, m, n_params, milstein, zero=()):
+def _template_em(d, m, n_params, milstein, zero=(), scheduled=False):
     z = [f"z{k}" for k in range(d)]
     args = ", ".join(z + [f"prm[{j}]" for j in range(n_params)])
     lines = [
         "@numba.njit(cache=True, nogil=True, error_model='numpy')",
-        "def run_chunk(state, prm, dt, n_steps, save_every, rng, snapshots, diverged, blowup):",
+        "def run_chunk(state, prm, dt, n_steps, save_every, rng, snapshots, diverged, blowup, alpha=0.0):",
         "    P = state.shape[1]",
-        "    sq = np.sqrt(dt)",
         f"    dw = np.empty(({m}, P))",
         "    save = 0",
         "    for step in range(n_steps):",
+    ]
+    if scheduled:
+        # the step-size schedule eta/(1+t)^alpha scales the drift by s and the diffusion by s
+        # (its variance by s^2), s evaluated at the left end of the step
+        lines += ["        s_t = (1.0 + step * dt) ** (-alpha)",
+                  "        h = dt * s_t",
+                  "        sq = np.sqrt(dt) * s_t"]
+    else:
+        lines += ["        h = dt", "        sq = np.sqrt(dt)"]
+    lines += [
         f"        for j in range({m}):",
         "            for p in range(P):",
         "                dw[j, p] = sq * rng.standard_normal()",
@@ -103,8 +112,8 @@ def _template_em(d, m, n_params, milstein, zero=()):
         noise = " + ".join(f"r[{d + k * m + j}] * dw[{j}, p]" for j in range(m) if (k, j) not in zero) or "0.0"
         extra = ""
         if milstein:
-            extra = f" + 0.5 * r[{d + k * m + k}] * r[{d + d * m + k}] * (dw[{k}, p] * dw[{k}, p] - dt)"
-        lines.append(f"            n{k} = z{k} + r[{k}] * dt + {noise}{extra}")
+            extra = f" + 0.5 * r[{d + k * m + k}] * r[{d + d * m + k}] * (dw[{k}, p] * dw[{k}, p] - sq * sq)"
+        lines.append(f"            n{k} = z{k} + r[{k}] * h + {noise}{extra}")
     lines += [f"            state[{k}, p] = n{k}" for k in range(d)]
     # divergence is tested every 32 steps and at saves: a path that blew up in between is NaN or
     # huge by then, and it is frozen and left out from that test on
@@ -157,7 +166,7 @@ def _chunks(n_paths):
     return [(c, lo, min(n_paths, lo + CHUNK)) for c, lo in enumerate(range(0, n_paths, CHUNK))]
 
 
-def _run(module, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths, threads):
+def _run(module, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths, threads, alpha=None):
     """The compiled loop over path chunks on a thread pool (the GIL is released)."""
     d = z0.shape[0]
     n_saves = n_steps // save_every + 1
@@ -171,7 +180,10 @@ def _run(module, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_p
         snapshots[0] = state
         diverged = np.zeros(P, dtype=np.bool_)
         rng = np.random.default_rng(child_seed(seed, c))
-        module.run_chunk(state, prm, dt, n_steps, save_every, rng, snapshots, diverged, blowup)
+        if alpha is None:
+            module.run_chunk(state, prm, dt, n_steps, save_every, rng, snapshots, diverged, blowup)
+        else:
+            module.run_chunk(state, prm, dt, n_steps, save_every, rng, snapshots, diverged, blowup, alpha)
         return chunk, snapshots, diverged
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -273,7 +285,7 @@ def _validate(z0, d, t1, dt, n_paths, save_every):
 def simulate(sde, z0, *, t1: float, dt: float, n_paths: int, seed=0, method: str = "euler_maruyama",
              backend: str = "numba", save_every: int | None = None, progress: bool = False,
              params=None, keep_paths: bool = False, blowup: float = 1e12,
-             threads: int | None = None) -> SimulationResult:
+             threads: int | None = None, schedule: float | None = None) -> SimulationResult:
     r"""Monte Carlo of :math:`dZ=b\,dt+D\,dW` from ``z0`` to ``t1`` with step ``dt``.
 
     Parameters
@@ -294,6 +306,9 @@ def simulate(sde, z0, *, t1: float, dt: float, n_paths: int, seed=0, method: str
         path), with the backend's own random numbers.
     progress : bool
         Accepted for interface compatibility; runs report nothing while they go.
+    schedule : float, optional
+        ``alpha`` of the step-size schedule :math:`\eta_t=\eta/(1+t)^\alpha`: the drift is scaled by
+        :math:`(1+t)^{-\alpha}` and the diffusion by the same factor (numba backend).
     """
     one_of("method", method, ("euler_maruyama", "milstein"))
     backends.get(backend)
@@ -318,12 +333,17 @@ def simulate(sde, z0, *, t1: float, dt: float, n_paths: int, seed=0, method: str
     core = Derivation(derivation.name + "_sde", derivation.inputs, derivation.params, expressions,
                       source=derivation.source)
     prm = _numeric_params(derivation, params)
+    if schedule is not None and not (math.isfinite(schedule) and schedule >= 0):
+        raise ValueError(f"`schedule` (alpha) must be a non-negative number; got {schedule!r}.")
     if backend != "numba":
+        if schedule is not None:
+            raise ValueError("`schedule` is available on the numba backend only.")
         return _run_array(core, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths, backend)
     zero = tuple((k, j) for k in range(d) for j in range(m) if diffusion[k, j] == 0)
-    module = compile_template(core, f"sde_{method}", _template_em(d, m, len(prm), method == "milstein", zero))
+    template = _template_em(d, m, len(prm), method == "milstein", zero, scheduled=schedule is not None)
+    module = compile_template(core, f"sde_{method}{'_scheduled' if schedule is not None else ''}", template)
     return _run(module, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_paths,
-                threads or os.cpu_count() or 1)
+                threads or os.cpu_count() or 1, None if schedule is None else float(schedule))
 
 
 def simulate_discrete(sde, z0, *, n_steps: int, n_paths: int, seed=0, params=None,
@@ -349,3 +369,36 @@ def simulate_discrete(sde, z0, *, n_steps: int, n_paths: int, seed=0, params=Non
     result = _run(module, z0, prm, 1.0, n_steps, save_every, n_paths, seed, blowup, keep_paths,
                   threads or os.cpu_count() or 1)
     return dataclasses.replace(result, times=result.times * float(eta_value))
+
+
+def discrete_moments(sde, z0, *, n_steps: int, params) -> tuple:
+    r"""Exact mean and second moment of the discrete algorithm behind ``sde`` when its update is
+    linear in the state and the noise, :math:`z^+=Gz+\eta N\xi` (SGDA, SEG, SHGD with additive
+    noise on linear games): :math:`m_{k+1}=Gm_k`, :math:`S_{k+1}=GS_kG^\top+\eta^2NN^\top`.
+    Returns ``(means, second_moments)`` for k = 0..n_steps."""
+    if getattr(sde, "increment", None) is None:
+        raise LemmataError("`sde` does not carry its update rule; build it with analysis.sde.")
+    z = sp.Matrix(sde.state)
+    xi = sp.Matrix(sde.noise)
+    delta = sp.Matrix(sde.increment)
+    A = delta.jacobian(z)
+    N = delta.jacobian(xi)
+    if any(e.has(*sde.state, *sde.noise) for e in list(A) + list(N)) or \
+            (delta - A * z - N * xi).applyfunc(sp.simplify) != sp.zeros(*delta.shape):
+        raise LemmataError("the update is not linear in the state and the noise (no exact recursion).")
+    values = {s: float(params[s.name]) for s in sde.params if s.name in params}
+    missing = [s.name for s in sde.params if s.name not in params]
+    if missing:
+        raise ValueError(f"`params` must give values for {missing}.")
+    eta = float(sde.eta.subs(values)) if isinstance(sde.eta, sp.Basic) else float(sde.eta)
+    G = np.eye(len(z)) + eta * np.array(A.subs(values).evalf(), dtype=float)
+    Nn = eta * np.array(N.subs(values).evalf(), dtype=float)
+    m = np.asarray(z0, dtype=float)
+    S = np.outer(m, m)
+    means, seconds = [m], [S]
+    for _ in range(positive_int("n_steps", n_steps)):
+        m = G @ m
+        S = G @ S @ G.T + Nn @ Nn.T
+        means.append(m)
+        seconds.append(S)
+    return np.array(means), np.array(seconds)

@@ -428,5 +428,92 @@ WINDOW = Check(
     tolerance=Exact(rtol=0.0, atol=0.0),
 )
 
+def _window_discrete_symbolic(point):
+    d = S.seg_discrete_window()
+    lam, eta, rho = d.params
+    return float(d[point["root"]].subs({lam: point["lam"], eta: point["eta"]}))
+
+
+def _window_discrete_numeric(point, ctx):
+    """The rho where the spectral radius of G = I - eta (M - rho M^2) crosses 1, by bisection on
+    NumPy eigenvalues, below (root rho_low) or above (rho_high) the minimiser of the radius."""
+    lam, eta = point["lam"], point["eta"]
+    M = np.array([[0.0, lam], [-lam, 0.0]])
+    radius = lambda r: np.abs(np.linalg.eigvals(np.eye(2) - eta * (M - r * M @ M))).max()  # noqa: E731
+    best = 1 / (eta * lam ** 2)                      # radius is smallest here
+    lo, hi = (0.0, best) if point["root"] == "rho_low" else (best, 100 * best)
+    inside_at_hi = point["root"] == "rho_low"
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if (radius(mid) < 1) == inside_at_hi:
+            hi = mid
+        else:
+            lo = mid
+    return (lo + hi) / 2
+
+
+SEG_WINDOW = Check(
+    key=f"{PAPER}/seg-discrete-window",
+    statement="Discrete SEG on the bilinear game contracts iff eta (1 + rho^2 lam^2) < 2 rho: rho between "
+              "(1 -+ sqrt(1 - eta^2 lam^2))/(eta lam^2), ~(eta/2, 2/(eta lam^2)); the first-order SDE only "
+              "needs rho > 0 (derived roots vs bisection on the spectral radius).",
+    source=f"{SOURCE}, discrete vs SDE thresholds (derived)",
+    symbolic=_window_discrete_symbolic,
+    numeric=_window_discrete_numeric,
+    points=[{"lam": lam, "eta": eta, "root": r} for lam, eta in ((1.0, 0.1), (2.0, 0.2)) for r in ("rho_low", "rho_high")],
+    tolerance=Exact(rtol=1e-10),
+)
+
+
+SCHEDULE_SETTING = {"lam": 2.0, "eta": 0.01, "rho": 5.0, "sigma": 0.05}
+
+
+def _schedule_mc_symbolic(point):
+    v = SCHEDULE_SETTING
+    k = 2 * v["rho"] * v["lam"] ** 2
+    c = v["eta"] * v["sigma"] ** 2 * (1 + v["rho"] ** 2 * v["lam"] ** 2)
+    d = S.schedule_solution(sp.nsimplify(point["alpha"]))
+    ts, ks, cs, bs = d.symbols
+    return float(sp.N(d["u"].subs({ts: point["t"], ks: k, cs: c, bs: 0.01}), 20))
+
+
+def _schedule_em_bias(point, dt):
+    """|u of the Euler-Maruyama scheme - closed form|: the scheme's exact recursion for the bilinear
+    SEG SDE, m_{k+1} = ((1 - h_k rho lam^2)^2 + h_k^2 lam^2) m_k + q s_k^2 dt, h_k = s_k dt."""
+    v = SCHEDULE_SETTING
+    q = 2 * v["eta"] * v["sigma"] ** 2 * (1 + v["rho"] ** 2 * v["lam"] ** 2)       # tr D D^T
+    m = 0.02
+    for k in range(int(round(point["t"] / dt))):
+        s = (1 + k * dt) ** (-point["alpha"])
+        h = s * dt
+        m = ((1 - h * v["rho"] * v["lam"] ** 2) ** 2 + h ** 2 * v["lam"] ** 2) * m + q * s * s * dt
+    return abs(m / 2 - _schedule_mc_symbolic(point))
+
+
+def _schedule_mc_numeric(point, ctx):
+    x, y, lam = sp.symbols("x y lam", real=True)
+    sde = S.seg(lam * x * y, x, y)
+    dt = 1e-3
+    r = simulate(sde, [0.1, 0.1], t1=point["t"], dt=dt, n_paths=20_000, seed=ctx.seed_sequence(),
+                 params=SCHEDULE_SETTING, schedule=point["alpha"])
+    return Estimate(float(r.norm_sq[-1] / 2), float(r.norm_sq_stderr[-1] / 2), r.n_paths, r.n_diverged)
+
+
+def _schedule_mc_check():
+    points = [{"alpha": al, "t": t} for al in (0.0, 0.5, 1.0) for t in (0.5, 3.0)]
+    bias = max(_schedule_em_bias(p, 1e-3) for p in points)
+    return Check(
+        key=f"{PAPER}/schedules-monte-carlo",
+        statement="Monte Carlo of the bilinear SEG SDE with the step-size schedule eta/(1+t)^alpha "
+                  "(alpha = 0, 1/2, 1) matches the closed forms u(t) = E|Z_t|^2/2 within 4 sigma plus the "
+                  "scheme's exact bias.",
+        source=f"{SOURCE}, schedulers (Figs. 3 and 5 game; sigma raised to 0.05 for a visible floor)",
+        symbolic=_schedule_mc_symbolic,
+        numeric=_schedule_mc_numeric,
+        points=points,
+        tolerance=MonteCarlo(n_sigma=4.0, bias=bias),
+    )
+
+
 CHECKS = [COEFFICIENTS, REGULARISER, STATIONARY, EXTRA_STEPS, _sde_mc_check(), DISCRETE_MC, WEAK_ORDER,
-          BILINEAR_SGDA, SCHEDULES, WINDOW]
+          BILINEAR_SGDA, SCHEDULES, _schedule_mc_check(), WINDOW, SEG_WINDOW]

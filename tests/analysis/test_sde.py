@@ -98,3 +98,12 @@ def test_bad_input():
         S.sgda(x * y, x, y, noise="pink")
     with pytest.raises(TypeError, match="`x` must be a Symbol"):
         S.sgda(x * y, [], y)
+
+
+def test_seg_discrete_window_matches_the_brief():
+    w = S.seg_discrete_window()
+    l_, e_, r_ = w.params
+    assert sp.simplify(w["modulus_sq"] - ((1 - e_ * r_ * l_ ** 2) ** 2 + e_ ** 2 * l_ ** 2)) == 0
+    assert sp.simplify(w["rho_low"] - (1 - sp.sqrt(1 - e_ ** 2 * l_ ** 2)) / (e_ * l_ ** 2)) == 0
+    # the order-2 SDE threshold is eta/2 to leading order
+    assert sp.limit(w["order2_sde_threshold"] / e_, e_, 0) == sp.Rational(1, 2)

@@ -90,3 +90,31 @@ def test_bad_input():
         simulate(SEG, [1.0, 1.0], t1=1.0, dt=0.01, n_paths=10, params=PARAMS, method="milstein")
     with pytest.raises(LemmataError, match="update rule"):
         simulate_discrete(bad, [1.0], n_steps=3, n_paths=3)
+
+
+def test_discrete_moments_match_the_brief_recursion():
+    from numerics.sde import discrete_moments
+    means, seconds = discrete_moments(SEG, [1.0, 1.0], n_steps=30, params=PARAMS)
+    M = np.array([[0, 1.0], [-1.0, 0]])
+    G = np.eye(2) - 0.01 * (M - M @ M)          # the brief: G = I - eta (M - rho M^2), N = I - rho M
+    N = np.eye(2) - M
+    P, m = np.outer([1.0, 1.0], [1.0, 1.0]), np.array([1.0, 1.0])
+    for _ in range(30):
+        P = G @ P @ G.T + 0.01 ** 2 * N @ N.T
+        m = G @ m
+    np.testing.assert_allclose(seconds[-1], P, rtol=1e-13)
+    np.testing.assert_allclose(means[-1], m, rtol=1e-13)
+    with pytest.raises(LemmataError, match="not linear"):
+        discrete_moments(S.seg(lam * x * y, x, y, noise="multiplicative"), [1.0, 1.0], n_steps=2,
+                         params=PARAMS)
+
+
+def test_schedule_scales_drift_and_noise():
+    # with alpha = 1 the bilinear SEG SDE's E|Z|^2/2 follows (1+t)^-k b + c[(1+t)^-1 - (1+t)^-k]/(k-1)
+    params = {"eta": 0.01, "rho": 1.0, "sigma": 0.5, "lam": 1.0}
+    r = simulate(SEG, [1.0, 1.0], t1=2.0, dt=1e-3, n_paths=8000, seed=9, params=params, schedule=1.0)
+    k, c, b, t = 2.0, 0.01 * 0.25 * 2.0, 1.0, 2.0
+    exact = (1 + t) ** -k * b + c * ((1 + t) ** -1 - (1 + t) ** -k) / (k - 1)
+    assert abs(r.norm_sq[-1] / 2 - exact) < 4 * r.norm_sq_stderr[-1] / 2 + 2e-3 * exact
+    with pytest.raises(ValueError, match="`schedule`"):
+        simulate(SEG, [1.0, 1.0], t1=1.0, dt=0.01, n_paths=10, params=params, schedule=-1.0)
