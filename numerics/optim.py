@@ -84,12 +84,13 @@ def _require_value(name, value, grads):
 
 
 def _ngn_gamma(sigma, value, sq_norm):
-    """sigma / (1 + sigma |g|^2 / (2 f)) in the division-safe form 2 f sigma / (2 f + sigma |g|^2);
-    at a stationary zero (f = 0, g = 0) the step is zero whatever gamma is, and gamma = sigma."""
-    numerator = 2.0 * value * sigma
-    denominator = 2.0 * value + sigma * sq_norm
-    safe = np.where(denominator > 0, denominator, 1.0)
-    return np.where(denominator > 0, numerator / safe, sigma * np.ones_like(denominator))
+    """sigma / (1 + t), t = sigma |g|^2 / (2 f), with t = 0 when g = 0 (then the step is zero
+    whatever gamma is, and gamma = sigma exactly, also for a subnormal f) and t = inf when f = 0 <
+    |g|^2 (gamma = 0): safe at f = 0 like the form 2 f sigma / (2 f + sigma |g|^2), and exact at
+    stationary points."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # t = inf gives gamma = 0
+        t = np.where(sq_norm > 0, sigma * sq_norm / (2.0 * value), 0.0)
+    return sigma / (1.0 + t)
 
 
 class NGNState(NamedTuple):
