@@ -34,15 +34,15 @@ def load_checks(papers=None) -> list:
 
 
 def select(checks, *, paper=None, key=None, full=False) -> list:
-    # a check's paper is the prefix of its key; 2406.05033's module also holds the follow-up
-    # 2507.11228's claim, selected with --paper 2406.05033
     """Filter ``checks``: by paper id, by key (exact or a glob such as ``'2407.04358/*bound*'``),
     and dropping ``slow`` checks unless ``full``. A key names a check explicitly, so it is
     selected even when slow."""
     chosen = list(checks)
     if paper is not None:
+        # a check's paper is the prefix of its key; a paper's module may also hold a follow-up's
+        # claim (2406.05033 holds 2507.11228's), selected with its host paper
         module = PAPERS.get(paper, (None,))[0]
-        chosen = [c for c in chosen if c.paper == paper or (module and _module_of(c) == module)]
+        chosen = [c for c in chosen if c.paper == paper or getattr(c.numeric, "__module__", None) == module]
     if key is not None:
         chosen = [c for c in chosen if c.key == key or fnmatch.fnmatchcase(c.key, key)]
         if not chosen:
@@ -51,7 +51,3 @@ def select(checks, *, paper=None, key=None, full=False) -> list:
         chosen = [c for c in chosen if c.cost == "fast"]
     return chosen
 
-
-def _module_of(check) -> str | None:
-    symbolic = getattr(check.numeric, "__module__", None)
-    return symbolic

@@ -150,3 +150,10 @@ def test_derive_sde_contract(capsys):
     assert "minimax optimisers only" in capsys.readouterr().err
     assert cli.main(["derive", "sde", "--optimizer", "seg", "--game", "x*y +", "--json"]) == 2
     assert "not a SymPy expression" in capsys.readouterr().err
+
+
+def test_paper_selection_includes_a_hosted_follow_up():
+    chosen = catalogue.select(catalogue.load_checks(), paper="2406.05033")
+    keys = {c.key for c in chosen}
+    assert "2507.11228/equal-magnitude-1d" in keys
+    assert all(k.startswith(("2406.05033/", "2507.11228/")) for k in keys)
