@@ -34,7 +34,7 @@ from .errors import LemmataError, UnsupportedExpressionError
 from .validation import one_of
 
 __all__ = ["SDE", "from_update", "gaussian_expectation", "sgd", "sgda", "seg", "shgd",
-           "linear_structure", "norm_second_moment", "stationary_covariance", "schedule_solution",
+           "linear_structure", "linear_moments", "norm_second_moment", "stationary_covariance", "schedule_solution",
            "quadratic_game", "extra_step_sizes", "multiplicative_window", "seg_discrete_window"]
 
 SOURCE = "arXiv:2402.12508 (Monzio Compagnoni, Orvieto, Kersting, Proske, Lucchi)"
@@ -287,6 +287,31 @@ def linear_structure(sde: SDE):
         raise LemmataError("the diffusion depends on the state; use norm_second_moment for "
                            "state-linear noise only through the moment equations.")
     return K, c, (D * D.T).applyfunc(sp.simplify)
+
+
+def linear_moments(sde: SDE) -> Derivation:
+    r"""Closed-form moments of a linear SDE :math:`dZ=(KZ+c)dt+D\,dW` from :math:`Z_0=z_0`:
+    ``mean`` :math:`e^{Kt}z_0+\int_0^te^{K(t-s)}c\,ds` (SymPy's matrix exponential), and the
+    right-hand side ``covariance_ode`` of :math:`\dot P=KP+PK^\top+Q` (with ``stationary`` its zero,
+    :func:`stationary_covariance`, when K is Hurwitz) for the covariance :math:`P`."""
+    K, c, Q = linear_structure(sde)
+    t = sp.Symbol("t", nonnegative=True)
+    s_ = sp.Symbol("s", nonnegative=True)
+    d = K.shape[0]
+    z0 = sp.Matrix(sp.symbols(f"z0_1:{d + 1}", real=True))
+    E = sp.simplify((K * t).exp())
+    forced = sp.zeros(d, 1) if c == sp.zeros(d, 1) else \
+        sp.simplify(((K * (t - s_)).exp() * c).applyfunc(lambda e: sp.integrate(e, (s_, 0, t))))
+    P = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"P_{min(i, j) + 1}{max(i, j) + 1}"))
+    exprs = {"mean": (E * z0 + forced).applyfunc(sp.simplify),
+             "covariance_ode": (K * P + P * K.T + Q).applyfunc(sp.simplify)}
+    params = tuple(dict.fromkeys(tuple(sde.params) + tuple(sorted(P.free_symbols, key=str))))
+    try:
+        exprs["stationary"] = stationary_covariance(K, Q)
+    except LemmataError:
+        pass
+    return Derivation(sde.name + "_moments", (t,) + tuple(z0), params, exprs,
+                      source=f"{SOURCE}: linear-SDE moments (derived)")
 
 
 def stationary_covariance(K, Q) -> sp.Matrix:

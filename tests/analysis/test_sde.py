@@ -107,3 +107,18 @@ def test_seg_discrete_window_matches_the_brief():
     assert sp.simplify(w["rho_low"] - (1 - sp.sqrt(1 - e_ ** 2 * l_ ** 2)) / (e_ * l_ ** 2)) == 0
     # the order-2 SDE threshold is eta/2 to leading order
     assert sp.limit(w["order2_sde_threshold"] / e_, e_, 0) == sp.Rational(1, 2)
+
+
+def test_linear_moments_mean_rotates_and_decays_as_in_the_brief():
+    m = S.linear_moments(S.seg(lam * x * y, x, y))
+    t, z01, z02 = m.inputs
+    # the brief: E Z_t = e^{-rho lam^2 t} (x0 cos lam t - y0 sin lam t, x0 sin lam t + y0 cos lam t)
+    expected = sp.exp(-rho * lam ** 2 * t) * sp.Matrix([z01 * sp.cos(lam * t) - z02 * sp.sin(lam * t),
+                                                        z01 * sp.sin(lam * t) + z02 * sp.cos(lam * t)])
+    at = {t: sp.Rational(7, 10), z01: 1, z02: -2, lam: sp.Rational(3, 2), rho: sp.Rational(1, 3)}
+    diff = (m["mean"] - expected).subs(at)
+    assert max(abs(sp.N(e, 30)) for e in diff) < 1e-25
+    # stationary covariance: (eta sigma^2 (1 + rho^2 lam^2) / (2 rho lam^2)) I
+    P = m["stationary"]
+    assert sp.simplify(P[0, 0] - eta * sigma ** 2 * (1 + rho ** 2 * lam ** 2) / (2 * rho * lam ** 2)) == 0
+    assert sp.simplify(P[0, 1]) == 0
