@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from analysis.errors import LemmataError
+from analysis.errors import AssumptionError, LemmataError
 
 from . import __version__
 from .catalogue import PAPERS, load_checks, select
@@ -123,8 +123,9 @@ def _derive(args) -> int:
     point = parse_point(args.at, derivation)
     if point:
         violated = derivation.check_assumptions(point)
-        for sentence in violated:
-            print(f"lemmata: warning: the point violates the assumption: {sentence}", file=sys.stderr)
+        if violated:
+            raise AssumptionError(f"the `--at` point violates the assumptions of topic {topic.name!r}: "
+                                  f"{'; '.join(violated)}.")
     if args.json:
         print(json.dumps(topic_document(topic.name, derivation, point), indent=2))
     elif args.latex:

@@ -157,3 +157,10 @@ def test_paper_selection_includes_a_hosted_follow_up():
     keys = {c.key for c in chosen}
     assert "2507.11228/equal-magnitude-1d" in keys
     assert all(k.startswith(("2406.05033/", "2507.11228/")) for k in keys)
+
+
+def test_derive_refuses_points_outside_the_assumptions(capsys):
+    assert cli.main(["derive", "memory", "--at", "lam=1.5", "rho=0.5", "--json"]) == 2
+    assert "|lambda| < 1" in capsys.readouterr().err
+    assert cli.main(["derive", "memory", "--at", "lam=0.5", "rho=1.5"]) == 2
+    assert "rho lies in [0, 1]" in capsys.readouterr().err
