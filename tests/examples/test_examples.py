@@ -75,3 +75,24 @@ def test_minimax_sde_example(tmp_path):
     fig1 = [r for r in rows if r["panel"] == "fig1" and r["k"] > 0]
     # discrete and SDE curves agree to within a factor 1.5 everywhere (eta = 0.01, 400 paths)
     assert all(0.66 < r["discrete"] / r["sde"] < 1.5 for r in fig1)
+
+
+def test_memory_sweep_spec_runs(tmp_path):
+    """The shipped curse-of-memory spec, shrunk and pointed at a temporary store."""
+    import re
+
+    from proofs_checks import cli
+
+    text = (ROOT / "examples" / "memory_sweep.toml").read_text()
+    text = text.replace('"../out/memory_sweep.sqlite"', '"' + str(tmp_path / "s.sqlite") + '"')
+    text = text.replace('"../out/memory_sweep.png"', '"' + str(tmp_path / "f.png") + '"')
+    text = re.sub(r"lam = \[.*\]", "lam = [0.5, 0.8]", text)
+    text = text.replace("seeds = 3", 'seeds = 2\nsearch_path = ["' + str(ROOT / "examples") + '"]')
+    spec = tmp_path / "memory.toml"
+    spec.write_text(text)
+    assert cli.main(["study", str(spec), "--export", str(tmp_path / "r.csv"), "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert len(rows) == 2 * 3 * 2 * 2
+    # Monte Carlo within 5 standard errors of the closed forms on every row (24 rows, 2 moments)
+    assert max(abs(float(r["E_h2_z"])) for r in rows) < 5
+    assert (tmp_path / "f.png").stat().st_size > 10_000
