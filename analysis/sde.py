@@ -165,6 +165,15 @@ def _check_game(f, state, params):
     return f, params
 
 
+def _prepare(f, x, y, eta, sigma, params, noise):
+    """The common validation of the game optimisers' arguments."""
+    x, y = _players("x", x), _players("y", y)
+    eta, sigma = _symbolic(eta, ETA), _symbolic(sigma, SIGMA)
+    f, params = _check_game(f, x + y, params)
+    one_of("noise", noise, ("additive", "multiplicative"))
+    return f, x, y, x + y, eta, sigma, params
+
+
 def _field(f, x, y):
     return sp.Matrix([sp.diff(f, v) for v in x] + [-sp.diff(f, v) for v in y])
 
@@ -210,10 +219,7 @@ def sgd(loss, x, *, eta=None, sigma=None, order: int = 1, params=None) -> SDE:
 
 def sgda(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additive", params=None) -> SDE:
     r"""SGDA :math:`z^+=z-\eta F_\gamma(z)`, :math:`F=(\nabla_xf,-\nabla_yf)`."""
-    x, y = _players("x", x), _players("y", y)
-    eta, sigma = _symbolic(eta, ETA), _symbolic(sigma, SIGMA)
-    f, params = _check_game(f, x + y, params)
-    one_of("noise", noise, ("additive", "multiplicative"))
+    f, x, y, state, eta, sigma, params = _prepare(f, x, y, eta, sigma, params, noise)
     if noise == "additive":
         xi = _noise(len(x) + len(y))
         delta = -(_field(f, x, y) + sigma * xi)
@@ -222,7 +228,7 @@ def sgda(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additiv
         (B1, B2), xi = _noisy_matrices(B, sigma, 2)
         X, Y = sp.Matrix(x), sp.Matrix(y)
         delta = sp.Matrix.vstack(-B1 * Y, B2.T * X)
-    return _finish(delta, x + y, tuple(xi), eta, order, (sigma, *params), "sgda", "SGDA", noise)
+    return _finish(delta, state, tuple(xi), eta, order, (sigma, *params), "sgda", "SGDA", noise)
 
 
 def seg(f, x, y, *, eta=None, rho=None, sigma=None, order: int = 1, noise: str = "additive",
@@ -230,11 +236,8 @@ def seg(f, x, y, *, eta=None, rho=None, sigma=None, order: int = 1, noise: str =
     r"""SEG: :math:`\tilde z=z-\rho F_\gamma(z)`, :math:`z^+=z-\eta F_\gamma(\tilde z)`, the same
     noise sample in both oracle calls. ``rho_order`` truncates the update's expansion in
     :math:`\rho` (needed when the game is not polynomial)."""
-    x, y = _players("x", x), _players("y", y)
-    eta, rho, sigma = _symbolic(eta, ETA), _symbolic(rho, RHO), _symbolic(sigma, SIGMA)
-    f, params = _check_game(f, x + y, params)
-    one_of("noise", noise, ("additive", "multiplicative"))
-    state = x + y
+    f, x, y, state, eta, sigma, params = _prepare(f, x, y, eta, sigma, params, noise)
+    rho = _symbolic(rho, RHO)
     if noise == "additive":
         xi = _noise(len(state))
         F = _field(f, x, y)
@@ -255,11 +258,7 @@ def seg(f, x, y, *, eta=None, rho=None, sigma=None, order: int = 1, noise: str =
 def shgd(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additive", params=None) -> SDE:
     r"""SHGD :math:`z^+=z-\eta\nabla F(z)^\top F_\gamma(z)` (exact Jacobian, noise in F): the
     gradient of :math:`H=\tfrac12\|F\|^2` plus curvature-shaped noise."""
-    x, y = _players("x", x), _players("y", y)
-    eta, sigma = _symbolic(eta, ETA), _symbolic(sigma, SIGMA)
-    f, params = _check_game(f, x + y, params)
-    one_of("noise", noise, ("additive", "multiplicative"))
-    state = x + y
+    f, x, y, state, eta, sigma, params = _prepare(f, x, y, eta, sigma, params, noise)
     if noise == "additive":
         xi = _noise(len(state))
         F = _field(f, x, y)

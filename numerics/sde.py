@@ -78,6 +78,15 @@ def _numeric_params(derivation, params, skip=()):
     return values
 
 
+def _snapshot_lines(d):
+    """Generated code that records the state (NaN for diverged paths) every ``save_every`` steps."""
+    return ["        if (step + 1) % save_every == 0:",
+            "            save += 1",
+            "            for p in range(P):",
+            f"                for k in range({d}):",
+            "                    snapshots[save, k, p] = np.nan if diverged[p] else state[k, p]"]
+
+
 def _template_em(d, m, n_params, milstein, zero=(), scheduled=False):
     z = [f"z{k}" for k in range(d)]
     args = ", ".join(z + [f"prm[{j}]" for j in range(n_params)])
@@ -116,17 +125,13 @@ def _template_em(d, m, n_params, milstein, zero=(), scheduled=False):
         lines.append(f"            n{k} = z{k} + r[{k}] * h + {noise}{extra}")
     lines += [f"            state[{k}, p] = n{k}" for k in range(d)]
     # divergence is tested every 32 steps and at saves: a path that blew up in between is NaN or
-    # huge by then, and it is frozen and left out from that test on
+    # huge by then; once flagged it stays flagged and is masked out of every later snapshot
     size = " + ".join(f"state[{k}, p] * state[{k}, p]" for k in range(d))
     lines += ["        if (step & 31) == 31 or (step + 1) % save_every == 0 or step == n_steps - 1:",
               "            for p in range(P):",
               f"                if not diverged[p] and not ({size} <= blowup * blowup):",
               "                    diverged[p] = True"]
-    lines += ["        if (step + 1) % save_every == 0:",
-              "            save += 1",
-              "            for p in range(P):",
-              f"                for k in range({d}):",
-              "                    snapshots[save, k, p] = np.nan if diverged[p] else state[k, p]"]
+    lines += _snapshot_lines(d)
     return "\n".join(lines)
 
 
@@ -154,11 +159,7 @@ def _template_discrete(d, n_noise, n_params):
               "                diverged[p] = True",
               "                continue"]
     lines += [f"            state[{k}, p] = r[{k}]" for k in range(d)]
-    lines += ["        if (step + 1) % save_every == 0:",
-              "            save += 1",
-              "            for p in range(P):",
-              f"                for k in range({d}):",
-              "                    snapshots[save, k, p] = np.nan if diverged[p] else state[k, p]"]
+    lines += _snapshot_lines(d)
     return "\n".join(lines)
 
 
