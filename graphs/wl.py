@@ -19,7 +19,7 @@ from analysis.validation import one_of
 
 from .distance import distance_chains
 
-__all__ = ["refine", "distinguishes"]
+__all__ = ["refine", "distinguishes", "invariant"]
 
 
 def _shells(G, K):
@@ -71,3 +71,25 @@ def distinguishes(G1, G2, method: str = "1wl", K: int | None = None) -> bool:
     if G1.number_of_nodes() != G2.number_of_nodes():
         return True
     return any(h[0] != h[1] for h in refine([G1, G2], method=method, K=K))
+
+
+def invariant(G, *, method: str = "1wl", K: int | None = None, rounds: int | None = None,
+              palette: dict | None = None) -> tuple:
+    """A graph invariant from the refinement: the colour histograms of every round, with colours
+    named through ``palette`` (a dict shared by all graphs compared, so equal names mean equal
+    refinement histories). Two graphs of the same order with different invariants are separated
+    by the refinement; equal invariants over ``rounds >= n`` rounds mean they are not."""
+    one_of("method", method, ("1wl", "spd"))
+    K = 1 if method == "1wl" else K
+    if K is None or K < 1:
+        raise ValueError(f"`K` must be a positive integer for method='spd'; got {K!r}.")
+    palette = {} if palette is None else palette
+    nodes, shells = _shells(G, K)
+    colour = {v: 0 for v in nodes}
+    history = []
+    for _ in range(rounds if rounds is not None else len(nodes)):
+        signature = {v: (colour[v],) + tuple(tuple(sorted(colour[u] for u in shell)) for shell in shells[i])
+                     for i, v in enumerate(nodes)}
+        colour = {v: palette.setdefault(sig, len(palette)) for v, sig in signature.items()}
+        history.append(tuple(sorted(Counter(colour.values()).items())))
+    return tuple(history)

@@ -14,6 +14,7 @@ PAPERS = {
     "2307.11888": ("proofs_checks.papers.universality", "Universality of linear recurrences"),
     "2406.05033": ("proofs_checks.papers.logistic_gd", "GD on logistic regression with large steps"),
     "2402.12508": ("proofs_checks.papers.minimax_sde", "SDEs for minimax optimisers"),
+    "2312.01538": ("proofs_checks.papers.gred", "GRED: recurrent distance filtering on graphs"),
 }
 
 
