@@ -18,7 +18,7 @@ from .derivation import Assumption, Derivation
 from .validation import one_of, positive_int
 
 __all__ = ["vandermonde_matrix", "vandermonde_determinant", "root_of_unity_sum",
-           "radius_gram_diagonal", "reconstruction_condition", "NODE_FAMILIES"]
+           "radius_gram_diagonal", "reconstruction_condition", "hop_encoder_matrix", "NODE_FAMILIES"]
 
 SOURCE = "arXiv:2307.11888 (Orvieto et al.), Vandermonde encoder (derived)"
 NODE_FAMILIES = ("roots", "radius", "real", "chebyshev")
@@ -108,3 +108,20 @@ def reconstruction_condition(family: str, L: int) -> Derivation:
         det = sp.Float(sp.N(det, 40), 30)
     return Derivation("reconstruction", (), (), {"condition_number": cond, "abs_determinant": det},
                       source=SOURCE + "; condition number by mpmath SVD at 60 digits")
+
+
+def hop_encoder_matrix(N: int, K: int, d: int, *, real_stacked: bool = False) -> sp.Matrix:
+    r"""The GRED hop encoder :math:`M=[W,\Lambda W,\dots,\Lambda^KW]` (N x (K+1)d) with symbolic
+    nodes :math:`\lambda_n=a_n+ib_n` and weights :math:`W_{nj}` (arXiv:2312.01538; injective iff
+    rank M = (K+1)d); with ``real_stacked`` the real readout :math:`[\mathrm{Re}\,M;\mathrm{Im}\,M]`
+    (2N x (K+1)d). For d = 1 and W = 1, M is the Vandermonde matrix of the nodes."""
+    N, K, d = positive_int("N", N), int(K), positive_int("d", d)
+    a = sp.symbols(f"a_1:{N + 1}", real=True)
+    b = sp.symbols(f"b_1:{N + 1}", real=True)
+    W = sp.Matrix(N, d, lambda n, j: sp.Symbol(f"W_{n + 1}{j + 1}", real=True))
+    lam = [a[n] + sp.I * b[n] for n in range(N)]
+    blocks = [sp.diag(*[l ** k for l in lam]) * W for k in range(K + 1)]
+    M = sp.Matrix.hstack(*blocks).applyfunc(sp.expand)
+    if not real_stacked:
+        return M
+    return sp.Matrix.vstack(M.applyfunc(sp.re), M.applyfunc(sp.im)).applyfunc(sp.expand)

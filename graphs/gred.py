@@ -26,7 +26,7 @@ from numerics.scan import linear_scan
 
 from .distance import DistanceChains, distance_chains, hop_aggregate
 
-__all__ = ["GREDLayer", "init_gred_layer", "gred_layer", "gred_model", "normalised_gain"]
+__all__ = ["GREDLayer", "init_gred_layer", "gred_layer", "gred_model", "gred_batch", "normalised_gain"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,16 @@ def gred_model(G, H, layers, K: int, readout: str = "sum"):
     if readout == "none":
         return H
     return H.sum(axis=0) if readout == "sum" else H.mean(axis=0)
+
+
+def gred_batch(graphs, features, layers, K: int, readout: str = "sum") -> np.ndarray:
+    """:func:`gred_model` over a batch of graphs (each with its own feature matrix); returns the
+    stacked graph outputs (n_graphs, dim_h) (or a list of node outputs with ``readout="none"``)."""
+    graphs, features = list(graphs), list(features)
+    if len(graphs) != len(features):
+        raise ValueError(f"`features` must hold one matrix per graph ({len(graphs)}); got {len(features)}.")
+    outputs = [gred_model(G, H, layers, K, readout) for G, H in zip(graphs, features)]
+    return outputs if readout == "none" else np.stack(outputs)
 
 
 def normalised_gain(lam, K: int) -> np.ndarray:

@@ -25,3 +25,22 @@ def test_radius_family_condition_number():
 
 def test_real_family_condition_number_is_large():
     assert V.reconstruction_condition("real", 12)["condition_number"] > 1e8
+
+
+def test_hop_encoder_rank_conditions():
+    import random
+    # generic numbers substituted for the symbols: rank (K+1)d needs N >= (K+1)d complex states,
+    # or N >= ceil((K+1)d/2) with the real-stacked readout and non-real nodes
+    rng = random.Random(0)
+    for N, K, d, stacked, expected in ((4, 1, 2, False, 4), (3, 1, 2, False, 3), (2, 1, 2, True, 4),
+                                       (3, 2, 1, True, 3)):
+        M = V.hop_encoder_matrix(N, K, d, real_stacked=stacked)
+        values = {s: sp.Rational(rng.randint(1, 97), rng.randint(98, 199)) for s in M.free_symbols}
+        assert M.subs(values).rank() == expected
+    # d = 1, W = 1: the Vandermonde matrix of the nodes
+    M = V.hop_encoder_matrix(3, 2, 1)
+    ones = {s: 1 for s in M.free_symbols if s.name.startswith("W")}
+    a = sp.symbols("a_1:4", real=True)
+    b = sp.symbols("b_1:4", real=True)
+    nodes = [a[n] + sp.I * b[n] for n in range(3)]
+    assert sp.expand(M.subs(ones) - V.vandermonde_matrix(nodes, 3)) == sp.zeros(3, 3)

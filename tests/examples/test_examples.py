@@ -96,3 +96,12 @@ def test_memory_sweep_spec_runs(tmp_path):
     # Monte Carlo within 5 standard errors of the closed forms on every row (24 rows, 2 moments)
     assert max(abs(float(r["E_h2_z"])) for r in rows) < 5
     assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+def test_gred_long_range_example(tmp_path):
+    import pytest
+    pytest.importorskip("torch")
+    rows = _load("gred_long_range").main(["--out", str(tmp_path), "--distances", "3", "--steps", "200"])
+    acc = {r["model"]: r["accuracy"] for r in rows}
+    assert acc["GRED, K = k"] > 0.95 and acc["MPNN, k layers"] > 0.95
+    assert acc["GRED, K = 1"] < 0.6 and acc["MPNN, k - 1 layers"] < 0.6     # blind to distance k

@@ -55,3 +55,15 @@ def test_bad_input():
         gred_layer(p, chains, np.ones((3, 5)))
     with pytest.raises(ValueError, match="`readout` must be one of"):
         gred_model(nx.path_graph(3), np.ones((3, 4)), [p], 2, readout="max")
+
+
+def test_batches_of_graphs():
+    from graphs import gred_batch
+    graphs = [nx.path_graph(4), nx.cycle_graph(5)]
+    features = [np.ones((4, 4)), np.ones((5, 4))]
+    layers = [init_gred_layer(4, 3, seed=1)]
+    out = gred_batch(graphs, features, layers, K=2, readout="mean")
+    assert out.shape == (2, 4)
+    np.testing.assert_allclose(out[1], gred_model(graphs[1], features[1], layers, 2, "mean"))
+    with pytest.raises(ValueError, match="one matrix per graph"):
+        gred_batch(graphs, features[:1], layers, K=2)
