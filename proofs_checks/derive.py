@@ -13,7 +13,7 @@ from typing import Callable
 
 import sympy as sp
 
-from analysis import logistic, ngn, recurrence, sde, vandermonde
+from analysis import logistic, ngn, recurrence, sde, signature, vandermonde
 from analysis.derivation import Derivation
 from analysis.errors import LemmataError
 
@@ -179,7 +179,33 @@ def _sde_build(args):
     return getattr(sde, args.optimizer)(game, x, y, order=args.order, noise=args.noise)
 
 
+def _signature_arguments(parser):
+    parser.add_argument("--points", required=True, metavar='"x0,y0;x1,y1;..."',
+                        help="the points of a piecewise-linear path (exact: 0.1 means 1/10)")
+    parser.add_argument("--depth", type=int, required=True, help="truncation level (>= 1)")
+    parser.add_argument("--log", action="store_true", help="also the log-signature in the Lyndon basis")
+
+
+def _signature_build(args):
+    try:
+        points = [[sp.Rational(c.strip()) for c in row.split(",")] for row in args.points.split(";") if row.strip()]
+    except (TypeError, ValueError) as exc:
+        raise LemmataError(f"`--points` must look like 'x0,y0;x1,y1;...' with numbers; got {args.points!r}.") from exc
+    if args.depth < 1:
+        raise LemmataError(f"`--depth` must be a positive integer; got {args.depth}.")
+    sig = signature.signature(points, args.depth)
+    d = len(points[0])
+    exprs = {"signature": sp.Matrix(signature.flatten(sig, d, args.depth))}
+    if args.log:
+        exprs["logsignature"] = sp.Matrix(signature.logsignature(points, args.depth))
+    return Derivation("signature", (), (), exprs,
+                      source="arXiv:2402.19047: exact signature (levels concatenated, words in "
+                             "lexicographic order, no leading 1); log-signature in the Lyndon basis")
+
+
 TOPICS = {
+    "signature": Topic("signature", "exact signature (and log-signature) of a piecewise-linear path "
+                                    "(arXiv:2402.19047)", _signature_arguments, _signature_build),
     "sde": Topic("sde", "drift and diffusion of the SDE of SGD/SGDA/SEG/SHGD on a symbolic loss or game, "
                         "additive or multiplicative noise, order 1 or 2 (arXiv:2402.12508)",
                  _sde_arguments, _sde_build),
@@ -243,13 +269,13 @@ def _value(expr, point, dps=30):
 
 def topic_document(topic: str, derivation: Derivation, point: dict) -> dict:
     """The JSON document of the derive contract."""
-    return {
-        "topic": topic,
-        "symbols": [s.name for s in derivation.symbols],
-        "results": {name: {"expr": sp.sstr(expr), "latex": sp.latex(expr),
-                           "value": _value(expr, point)}
-                    for name, expr in derivation.expressions.items()},
-    }
+    results = {}
+    for name, expr in derivation.expressions.items():
+        entry = {"expr": sp.sstr(expr), "latex": sp.latex(expr), "value": _value(expr, point)}
+        if isinstance(expr, sp.MatrixBase) and expr.cols == 1 and all(e.is_Rational for e in expr):
+            entry["exact"] = [sp.sstr(e) for e in expr]        # exact rationals as strings
+        results[name] = entry
+    return {"topic": topic, "symbols": [s.name for s in derivation.symbols], "results": results}
 
 
 def format_plain(topic: str, derivation: Derivation, point: dict) -> str:

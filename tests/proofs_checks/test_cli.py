@@ -164,3 +164,15 @@ def test_derive_refuses_points_outside_the_assumptions(capsys):
     assert "|lambda| < 1" in capsys.readouterr().err
     assert cli.main(["derive", "memory", "--at", "lam=0.5", "rho=1.5"]) == 2
     assert "rho lies in [0, 1]" in capsys.readouterr().err
+
+
+def test_derive_signature_contract(capsys):
+    assert cli.main(["derive", "signature", "--points", "0,0;1,0;1,2", "--depth", "2", "--log", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    # reference: increments (1, 0) then (0, 2): S = (1, 2, 1/2, 2, 0, 2) in the order 1, 2, 11, 12, 21, 22
+    assert results["signature"]["exact"] == ["1", "2", "1/2", "2", "0", "2"]
+    assert results["logsignature"]["exact"] == ["1", "2", "1"]     # Levy area 1 on [1, 2]
+    assert cli.main(["derive", "signature", "--points", "0,0", "--depth", "2"]) == 2
+    assert "at least 2 points" in capsys.readouterr().err
+    assert cli.main(["derive", "signature", "--points", "a,b;c,d", "--depth", "2"]) == 2
+    assert "`--points` must look like" in capsys.readouterr().err
