@@ -11,9 +11,11 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
+import numpy as np
+
 from analysis.errors import BackendUnavailableError
 
-__all__ = ["Backend", "BACKENDS", "get", "available", "DEFAULT_BACKEND"]
+__all__ = ["Backend", "BACKENDS", "get", "available", "to_numpy", "DEFAULT_BACKEND"]
 
 DEFAULT_BACKEND = "numba"
 
@@ -90,3 +92,8 @@ def _probe(backend: Backend):
 def available() -> list:
     """Names of the backends that can run on this machine."""
     return [name for name, b in BACKENDS.items() if b.is_available()]
+
+
+def to_numpy(x):
+    """A NumPy array from a NumPy or CuPy array (copies device memory to the host)."""
+    return x.get() if hasattr(x, "get") else np.asarray(x)

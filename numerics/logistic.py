@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
 
 from analysis import logistic as symbolic
 from analysis.errors import AssumptionError
@@ -44,12 +43,6 @@ class LogisticData:
     def eta(self, eta_lambda: float) -> float:
         """The step size with the given invariant eta * lambda."""
         return float(eta_lambda) / self.lam
-
-
-def _separable(z: np.ndarray) -> bool:
-    n, d = z.shape
-    res = linprog(-z.sum(axis=0), A_ub=-z, b_ub=np.zeros(n), bounds=[(-1, 1)] * d, method="highs")
-    return bool(res.status == 0 and -res.fun > 1e-12 * max(1.0, np.abs(z).max()))
 
 
 def logistic_data(X=None, y=None, *, z=None, p=None) -> LogisticData:
@@ -86,10 +79,7 @@ def logistic_data(X=None, y=None, *, z=None, p=None) -> LogisticData:
     p = p / p.sum()
     if np.linalg.matrix_rank(z) < z.shape[1]:
         raise AssumptionError("the samples do not span R^d: the minimiser is not unique.")
-    if _separable(z):
-        raise AssumptionError("the data are linearly separable: GD diverges to infinity and there is "
-                              "no finite minimiser (add samples of both signs along every direction).")
-    sol = symbolic.solution(z.tolist(), p.tolist())
+    sol = symbolic.solution(z.tolist(), p.tolist())     # refuses separable data (exact LP)
     smooth = float(np.linalg.eigvalsh((z.T * p) @ z).max() / 4)
     return LogisticData(z, p, np.array([float(v) for v in sol["minimizer"]]), float(sol["lambda"]),
                         np.array([float(v) for v in sol["eigenvector"]]), smooth)

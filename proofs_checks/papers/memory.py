@@ -18,6 +18,7 @@ import sympy as sp
 from analysis import recurrence as R
 from analysis.derivation import Derivation
 from numerics import compile_kernel
+from numerics.backends import to_numpy
 from numerics.recurrence import (gauss_newton_hessian, gauss_newton_hessian_mc, lyapunov_moments,
                                  simulate_moments)
 from numerics.scan import linear_scan
@@ -33,9 +34,6 @@ EPS = float(np.finfo(float).eps)
 VARIANTS = (("none", "none"), ("l2", "none"), ("l2", "exp"), ("l2", "optimal"), ("l1", "sigmoid"),
             ("l1", "none"))
 
-
-def _to_numpy(x):
-    return x.get() if hasattr(x, "get") else np.asarray(x)
 
 
 # ------------------------------------------------------------------------------ K by brute force
@@ -260,7 +258,7 @@ def _gn_numeric(point, ctx):
     lams = np.array(point["nu"]) * np.exp(1j * np.array(point["theta"]))
     z = np.array(point["z_re"]) + 1j * np.array(point["z_im"])
     S = _S_kernel(ctx.backend)
-    exact = gauss_newton_hessian(lams, z, point["rho"], lambda u, v, r: _to_numpy(S(u, v, r)))
+    exact = gauss_newton_hessian(lams, z, point["rho"], lambda u, v, r: to_numpy(S(u, v, r)))
     mean, stderr = gauss_newton_hessian_mc(lams, z, point["rho"], n_paths=20_000, seed=ctx.seed_sequence())
     return Estimate(float(np.max(np.abs(mean - exact) / stderr)), 0.0, 20_000)
 
@@ -296,7 +294,7 @@ def _scan_numeric(point, ctx):
     if ctx.backend == "cupy":
         variants.append(("associative", "cupy"))
     for method, backend in variants:
-        h = _to_numpy(linear_scan(lam, b, method=method, backend=backend))
+        h = to_numpy(linear_scan(lam, b, method=method, backend=backend))
         worst = max(worst, float(np.max(np.abs(h - closed) / np.abs(closed))))
     return worst
 

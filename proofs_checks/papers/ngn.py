@@ -16,6 +16,7 @@ import sympy as sp
 
 from analysis import ngn as ngn_forms
 from numerics import compile_kernel
+from numerics.backends import to_numpy
 from numerics import optim
 from numerics.problems import LeastSquares, LogisticRegression, OffsetQuadratic, SigmoidRegression
 from numerics.stats import Estimate, fit_slope, mean_estimate
@@ -91,9 +92,6 @@ def _kernel(derivation, backend):
     return compile_kernel(derivation, backend)
 
 
-def _to_numpy(x):
-    return x.get() if hasattr(x, "get") else np.asarray(x)
-
 
 # ------------------------------------------------------------------------------ the LM identity
 def _lm_symbolic(point):
@@ -122,7 +120,7 @@ def _lm_numeric(point, ctx):
         grad_r = g / (2 * np.sqrt(f))
         matrix = 2 * weight * np.outer(grad_r, grad_r) + np.eye(dim) / sigma
         p_solve = np.linalg.solve(matrix, -2 * weight * np.sqrt(f) * grad_r)
-        p_closed = _to_numpy(kernel(f, *g, sigma, 1.0)["step"]).reshape(dim)
+        p_closed = to_numpy(kernel(f, *g, sigma, 1.0)["step"]).reshape(dim)
         worst = max(worst, float(np.max(np.abs(p_solve - p_closed)) / np.max(np.abs(p_solve))))
     return worst
 
@@ -146,7 +144,7 @@ LM_IDENTITY = Check(
 def _n1_numeric(point, ctx):
     traj, sigma, L = _sweep(point["problem"], point["batch"], ctx.seed)
     bounds = _kernel(ngn_forms.ngn_stepsize_bounds(), ctx.backend)(sigma, L)
-    lower, upper = (_to_numpy(bounds[k]) for k in ("lower", "upper"))
+    lower, upper = (to_numpy(bounds[k]) for k in ("lower", "upper"))
     gamma = traj.stepsizes
     return float(np.nanmax(np.maximum((gamma - upper) / upper, (lower - gamma) / lower)))
 
@@ -170,8 +168,8 @@ def _n2_numeric(point, ctx):
     f_i = traj.sample_losses
     with np.errstate(divide="ignore", invalid="ignore"):
         out = forms(f_i, traj.grad_sq_norms, sigma)
-        length = traj.step_sq_norms / _to_numpy(out["step_length_sq_bound"])
-        descent = traj.stepsizes * traj.grad_sq_norms / _to_numpy(out["descent_bound"])
+        length = traj.step_sq_norms / to_numpy(out["step_length_sq_bound"])
+        descent = traj.stepsizes * traj.grad_sq_norms / to_numpy(out["descent_bound"])
     ratio = np.where(_normal_range(traj), np.maximum(length, descent), np.nan)
     return float(np.nanmax(ratio) - 1.0)
 
@@ -196,7 +194,7 @@ def _n3_numeric(point, ctx):
     f_i_star = float(prob.sample_f_star[0])
     sides = _kernel(ngn_forms.ngn_key_inequality(), ctx.backend)(
         traj.stepsizes, traj.grad_sq_norms, traj.sample_losses, f_i_star, sigma, L)
-    lhs, rhs = _to_numpy(sides["lhs"]), _to_numpy(sides["rhs"])
+    lhs, rhs = to_numpy(sides["lhs"]), to_numpy(sides["rhs"])
     # f_i - f_i* is computed by subtraction, so its round-off is relative to f_i + f_i*: the
     # comparison is scaled by the magnitude of the terms, not of their difference
     coefficient = 4 * sigma * L / (1 + 2 * sigma * L)
@@ -223,7 +221,7 @@ KEY_INEQUALITY = Check(
 def _n4_numeric(point, ctx):
     traj, sigma, L = _sweep(point["problem"], point["batch"], ctx.seed)
     parts = _kernel(ngn_forms.ngn_decomposition(), ctx.backend)(sigma, L)
-    rho, eps_max = _to_numpy(parts["rho"]), _to_numpy(parts["eps_max"])
+    rho, eps_max = to_numpy(parts["rho"]), to_numpy(parts["eps_max"])
     eps_k = traj.stepsizes - rho
     return float(np.nanmax(np.maximum(-eps_k, eps_k - eps_max) / sigma))
 
@@ -249,8 +247,8 @@ def _margins_symbolic(point):
 def _margins_numeric(point, ctx):
     sigma = np.logspace(-6, 6, 2001)
     parts = _kernel(ngn_forms.ngn_decomposition(), ctx.backend)(sigma, 1.0)
-    lower = _to_numpy(parts["lower_margin"])
-    upper = _to_numpy(parts["upper_margin"])
+    lower = to_numpy(parts["lower_margin"])
+    upper = to_numpy(parts["upper_margin"])
     return float(np.all(lower > 0) and np.all(upper > 0))
 
 
@@ -452,7 +450,7 @@ def _kaczmarz_numeric(point, ctx):
         x_new = x + updates
         a = prob.A[i]
         a_sq = np.sum(a * a, axis=-1)
-        omega = _to_numpy(relax(a_sq, sigma)["relaxation"])
+        omega = to_numpy(relax(a_sq, sigma)["relaxation"])
         residual = np.sum(a * x, axis=-1) - prob.b[i]
         predicted = np.sum((x - y) ** 2, -1) - omega * (2 - omega) * residual ** 2 / a_sq
         worst = max(worst, float(np.max(np.abs(np.sum((x_new - y) ** 2, -1) - predicted))) / scale)
