@@ -15,6 +15,7 @@ PAPERS = {
     "2406.05033": ("proofs_checks.papers.logistic_gd", "GD on logistic regression with large steps"),
     "2402.12508": ("proofs_checks.papers.minimax_sde", "SDEs for minimax optimisers"),
     "2312.01538": ("proofs_checks.papers.gred", "GRED: recurrent distance filtering on graphs"),
+    "2402.19047": ("proofs_checks.papers.signatures", "Selective SSMs, linear CDEs and path signatures"),
 }
 
 
