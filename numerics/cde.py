@@ -37,7 +37,7 @@ from .signature import _as_paths, signature
 from .stats import child_seed
 
 __all__ = ["LinearCDE", "random_cde", "time_augment", "toy_dataset", "Readout", "ridge_readout",
-           "rmse"]
+           "rmse", "expansion", "word_vectors", "random_feature_kernel"]
 
 
 @dataclass(frozen=True)
@@ -358,3 +358,40 @@ def expansion(model: LinearCDE, omega, z0, depth: int):
                 idx.extend(range(start + j * d ** k, start + (j + 1) * d ** k))
             total = total + S[np.array(idx)] @ VB
     return total
+
+
+def _pad_to(paths_list, length):
+    """Repeat each path's last point up to ``length`` points: a zero segment changes neither the
+    signature nor the state of a linear CDE."""
+    return np.stack([np.vstack([p, np.repeat(p[-1:], length - len(p), axis=0)]) for p in paths_list])
+
+
+def random_feature_kernel(paths_x, paths_y=None, N: int = 256, *, seed: int, backend: str = "numpy"):
+    r"""One draw of :math:`\tfrac1N\langle Z_T(X),Z_T(Y)\rangle` for a random LCDE without forcing:
+    :math:`A_i` iid :math:`N(0,1/N)`, :math:`Z_0\sim N(0,I_N)` shared by all paths, exact solver.
+    As N grows it tends to the (untruncated) signature kernel
+    :math:`\sum_IS^I(X)S^I(Y)` with fluctuations of order :math:`N^{-1/2}` (arXiv:2402.19047;
+    Cirone, Lemercier & Salvi 2023). Paths (batch, length, d), or lists of (length_j, d) arrays of
+    different lengths; returns the (n_x, n_y) matrix."""
+    N = positive_int("N", N)
+
+    def as_list(paths, name):
+        if isinstance(paths, (list, tuple)):
+            return [_as_paths(p, name)[0][0] for p in paths]
+        arr, _ = _as_paths(paths, name)
+        return list(arr)
+
+    xs = as_list(paths_x, "paths_x")
+    ys = xs if paths_y is None else as_list(paths_y, "paths_y")
+    d = xs[0].shape[1]
+    if any(p.shape[1] != d for p in xs + ys):
+        raise ValueError("`paths_x` and `paths_y` must all have the same number of channels.")
+    length = max(len(p) for p in xs + ys)
+    rng = np.random.default_rng(child_seed(seed, 2))
+    model = LinearCDE(rng.normal(scale=1.0 / math.sqrt(N), size=(d, N, N)))
+    z0 = rng.normal(size=N)
+    Z = backends.to_numpy(model.solve(_pad_to(xs + ([] if paths_y is None else ys), length), z0,
+                                      backend=backend))
+    zx = Z[:len(xs)]
+    zy = zx if paths_y is None else Z[len(xs):]
+    return zx @ zy.T / N

@@ -101,7 +101,12 @@ def _backend(name):
 
 
 # ------------------------------------------------------------------------------ Numba kernel
-@numba.njit(cache=True, parallel=True, error_model="numpy")
+# Measured on 2 cores (benchmarks/RESULTS.md, signature): 64 lanes beat 16 and 32 by 2x (the
+# inner loops are short; per-row overhead dominates) and tie with 128 (fewer blocks to balance);
+# copying each block's points in time chunks before use (contiguous reads instead of a 64-stream
+# gather) gained nothing; FMA contraction ("contract") gains ~5% and keeps results independent
+# of the thread count (every lane runs the same instruction sequence).
+@numba.njit(cache=True, parallel=True, error_model="numpy", fastmath={"contract"})
 def _signature_numba(paths, depth, off, out, stream_out, stream):
     """Signature of each path; paths in blocks of 64, a block per thread, the block's lanes
     innermost. ``out`` is (batch, total); with ``stream`` also every prefix into ``stream_out``

@@ -105,3 +105,15 @@ def test_gred_long_range_example(tmp_path):
     acc = {r["model"]: r["accuracy"] for r in rows}
     assert acc["GRED, K = k"] > 0.95 and acc["MPNN, k layers"] > 0.95
     assert acc["GRED, K = 1"] < 0.6 and acc["MPNN, k - 1 layers"] < 0.6     # blind to distance k
+
+
+def test_selective_ssm_signatures_example(tmp_path):
+    rows = _load("selective_ssm_signatures").main(["--out", str(tmp_path), "--paths", "600", "--widths", "16", "64",
+                                                   "--reps", "8"])
+    assert (tmp_path / "selective_ssm_signatures.png").stat().st_size > 10_000
+    assert len(list(csv.DictReader(open(tmp_path / "selective_ssm_signatures.csv")))) == len(rows)
+    toy = {(r["task"], r["model"], r["N"]): r["value"] for r in rows if r["panel"] == "toy"}
+    # the labels are linear in the depth-3 signature of omega = [t, X]: that readout is exact
+    assert toy[("area", "signature depth 3", 39)] < 1e-6 and toy[("volume", "signature depth 3", 84)] < 1e-6
+    # the area is within reach of diagonal transitions already at N = 64
+    assert toy[("area", "diagonal", 64)] < 0.1

@@ -132,3 +132,12 @@ def test_bad_input_names_the_argument(call, match):
     model = cde.random_cde(5, 2, seed=0)
     with pytest.raises(ValueError, match=match):
         call(model)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_cupy_solver_equals_numpy(diagonal):
+    model = cde.random_cde(12, 3, seed=13, diagonal=diagonal, forcing=3)
+    omega = np.random.default_rng(14).normal(scale=0.3, size=(9, 20, 3)).cumsum(axis=1)
+    gpu = model.solve(omega, backend="cupy")
+    np.testing.assert_allclose(gpu.get(), model.solve(omega), rtol=1e-11, atol=1e-12)
