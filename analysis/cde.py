@@ -35,7 +35,8 @@ from .errors import LemmataError
 from .signature import signature as path_signature
 from .validation import positive_int
 
-__all__ = ["flow", "expansion", "gaussian_word_moment", "gram_moments", "nilpotent_example",
+__all__ = ["flow", "expansion", "expansion_from_points", "signature_symbols", "word_matrix",
+           "gaussian_word_moment", "gram_moments", "nilpotent_example",
            "NORM_Z2", "SUM_Z2"]
 
 NORM_Z2 = sp.Symbol("|z|^2", positive=True)
@@ -131,6 +132,13 @@ def expansion(A, z0, signature: dict, depth: int, B=None) -> sp.Matrix:
                     if c != 0:
                         total += word_matrix(mats, word) * Bm[:, j] * c
     return sp.simplify(total)
+
+
+def signature_symbols(d: int, depth: int) -> dict:
+    """``{word: Symbol('S^{i_1...i_k}')}`` for all words up to ``depth``: pass to :func:`expansion`
+    for the expansion with the signature left symbolic."""
+    from .signature import words
+    return {w: sp.Symbol("S^{" + "".join(map(str, w)) + "}") for w in words(d, depth)}
 
 
 def nilpotent_example(N: int, d: int, seed: int = 0, scale: int = 3):

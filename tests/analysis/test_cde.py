@@ -63,3 +63,15 @@ def test_gram_of_words_tends_to_the_identity():
     limit = G.applyfunc(lambda e: sp.limit(e, N, sp.oo))
     assert limit == sp.eye(5)
     assert G[0, 3] == 1 / N                          # E[z' A^2 z] = |z|^2 / N
+
+
+def test_symbolic_expansion_with_symbolic_matrices():
+    a, b, c = sp.symbols("a b c")
+    A = [sp.Matrix([[0, 0], [a, 0]]), sp.Matrix([[0, 0], [b, c]])]
+    S = cde.signature_symbols(2, 2)
+    Z = cde.expansion(A, sp.Matrix([1, 0]), S, 1)
+    # level 1: A_1 z0 S^1 + A_2 z0 S^2 = (0, a S^1 + b S^2)
+    assert sp.simplify(Z - sp.Matrix([1, a * S[(1,)] + b * S[(2,)]])) == sp.zeros(2, 1)
+    Z2 = cde.expansion(A, sp.Matrix([1, 0]), S, 2)
+    # A_2 A_1 z0 = (0, c a): the word (1, 2) (first letter 1 acts first)
+    assert sp.expand(Z2[1] - Z[1]).coeff(S[(1, 2)]) == a * c

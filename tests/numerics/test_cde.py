@@ -141,3 +141,33 @@ def test_cupy_solver_equals_numpy(diagonal):
     omega = np.random.default_rng(14).normal(scale=0.3, size=(9, 20, 3)).cumsum(axis=1)
     gpu = model.solve(omega, backend="cupy")
     np.testing.assert_allclose(gpu.get(), model.solve(omega), rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("discretization", ["zoh", "euler"])
+def test_selective_scan_equals_the_recurrence_written_out(discretization):
+    rng = np.random.default_rng(15)
+    T, D, n = 12, 2, 3
+    delta = rng.uniform(0.01, 0.3, size=(T, D))
+    A = -rng.uniform(0.5, 3.0, size=(D, n))
+    B, x = rng.normal(size=(T, n)), rng.normal(size=(T, D))
+    h0 = rng.normal(size=(D, n))
+    got = cde.selective_scan(delta, A, B, x, h0=h0, discretization=discretization)
+    h = h0.copy()
+    for k in range(T):
+        g = delta[k][:, None] * A
+        drive = delta[k][:, None] * B[k][None, :] * x[k][:, None]
+        h = np.exp(g) * h + (np.expm1(g) / g * drive if discretization == "zoh" else drive)
+        np.testing.assert_allclose(got[k], h, rtol=1e-13)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"delta": -np.ones((4, 2))}, "positive"),
+    ({"A": np.ones((3, 3))}, "A"),
+    ({"B": np.ones((4, 2))}, "B"),
+    ({"discretization": "rk4"}, "discretization"),
+])
+def test_selective_scan_bad_input(kwargs, match):
+    args = {"delta": np.ones((4, 2)), "A": -np.ones((2, 3)), "B": np.ones((4, 3)), "x": np.ones((4, 2))}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        cde.selective_scan(**args)

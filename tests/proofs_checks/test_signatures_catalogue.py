@@ -25,6 +25,8 @@ def test_full_toy_tasks_pass():
     # a Gram deviation shrinking like 1/N, a kernel error like 1/N
     ("2402.19047/near-orthonormal-order", lambda p: -1.0),
     ("2402.19047/kernel-limit-order", lambda p: -1.0),
+    # Euler-input and ZOH differing at first order
+    ("2402.19047/s6-euler-vs-zoh-order", lambda p: 1.0),
     # a "bound" below the actual truncation error at the deepest truncations
     ("2402.19047/expansion-convergence", lambda p: 1e-10 if p["depth"] >= 8 else 1e3),
 ])
