@@ -43,13 +43,18 @@ def _rel(a, b):
 
 
 # ------------------------------------------------------------------------------ algebra, exact
+def _mismatches(a: dict, b: dict) -> float:
+    """Number of words whose exact coefficients differ between two tensors."""
+    return float(sum(sp.simplify(a.get(w, 0) - b.get(w, 0)) != 0 for w in set(a) | set(b)))
+
+
 def _chen_exact(point, ctx):
     """Number of words where S(X) and S(X[:m+1]) (x) S(X[m:]) differ, in exact arithmetic."""
     pts, depth = PATHS[point["path"]], point["depth"]
     m = len(pts) // 2
     whole = asig.signature(pts, depth)
     joined = asig.product(asig.signature(pts[:m + 1], depth), asig.signature(pts[m:], depth), depth)
-    return float(sum(sp.simplify(whole.get(w, 0) - joined.get(w, 0)) != 0 for w in set(whole) | set(joined)))
+    return _mismatches(whole, joined)
 
 
 CHEN_EXACT = Check(
@@ -124,7 +129,7 @@ def _logsig_roundtrip(point, ctx):
             lie[word] = lie.get(word, 0) + c * k
     back = asig.exp({w: c for w, c in lie.items() if c != 0}, depth)
     S = asig.signature(pts, depth)
-    return float(sum(sp.simplify(back.get(w, 0) - S.get(w, 0)) != 0 for w in set(back) | set(S)))
+    return _mismatches(back, S)
 
 
 LOGSIG_ROUNDTRIP = Check(
