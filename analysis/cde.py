@@ -117,20 +117,22 @@ def expansion(A, z0, signature: dict, depth: int, B=None) -> sp.Matrix:
     ``{word: value}`` (:func:`analysis.signature.signature`), the empty word included."""
     depth = positive_int("depth", depth)
     mats, n = _matrices(A)
-    d = len(mats)
     z = sp.Matrix(z0)
+    Bm = None if B is None else sp.Matrix(B)
     total = sp.zeros(n, 1)
+    level = {(): sp.eye(n)}                       # A_I for the words of the current length
     for k in range(0, depth + 1):
-        for word in itertools.product(range(1, d + 1), repeat=k):
+        if k > 0:                                 # A_{(I, i)} = A_i A_I: the last letter acts last
+            level = {word + (i + 1,): m * M for word, M in level.items() for i, m in enumerate(mats)}
+        for word, M in level.items():
             coefficient = signature.get(word, 0) if word else 1
             if coefficient != 0:
-                total += word_matrix(mats, word) * z * coefficient
-            if B is not None:
-                Bm = sp.Matrix(B)
+                total += M * z * coefficient
+            if Bm is not None:
                 for j in range(Bm.cols):
                     c = signature.get((j + 1,) + word, 0)
                     if c != 0:
-                        total += word_matrix(mats, word) * Bm[:, j] * c
+                        total += M * Bm[:, j] * c
     return sp.simplify(total)
 
 

@@ -82,9 +82,11 @@ def main() -> str:
                          f"{agreement[peer]:.1e}" if peer in agreement else ""])
         one = timings["lemmata (1 thread)"]
         if pysiglib is not None:
-            verdicts.append(f"d={d}, depth {depth}: lemmata/pysiglib time ratio {one / timings['pysiglib (n_jobs=1)']:.2f} "
-                            f"(1 thread), {base / timings[f'pysiglib (n_jobs={threads})']:.2f} ({threads} threads) "
-                            f"-> target <= 1 {'reached' if base <= timings[f'pysiglib (n_jobs={threads})'] else 'missed'}")
+            r1 = one / timings["pysiglib (n_jobs=1)"]
+            r2 = base / timings[f"pysiglib (n_jobs={threads})"]
+            verdicts.append(f"d={d}, depth {depth}: lemmata/pysiglib time ratio {r1:.2f} (1 thread), {r2:.2f} "
+                            f"({threads} threads) -> target <= 1 "
+                            f"{'reached' if max(r1, r2) <= 1 else 'missed' if min(r1, r2) > 1 else 'reached on one thread count only'}")
         verdicts.append(f"d={d}, depth {depth}: iisignature / lemmata = {timings['iisignature'] / one:.1f}x on 1 thread, "
                         f"{timings['iisignature'] / base:.1f}x with {threads} -> target >= 5x "
                         f"{'reached' if timings['iisignature'] / one >= 5 else 'missed'}; agreement "

@@ -45,11 +45,9 @@ def toy_tasks(widths, n_paths, seed):
                      "value": cde.rmse(ref.predict(feats[n_train:]), y[n_train:]) / zero, "stderr": ""})
         for kind in ("dense", "diagonal"):
             for N in widths:
-                model = cde.random_cde(N, omega.shape[2], seed=seed + N, diagonal=kind == "diagonal",
-                                       forcing=omega.shape[2])
-                Z = model.solve(omega, tol=1e-8)
-                fit = cde.ridge_readout(Z[:n_train], y[:n_train], alpha=1e-8)
-                ratio = cde.rmse(fit.predict(Z[n_train:]), y[n_train:]) / zero
+                prediction, target = cde.toy_task(task, n_paths, N, diagonal=kind == "diagonal", seed=seed,
+                                                  model_seed=seed + N)
+                ratio = cde.rmse(prediction, target) / zero
                 rows.append({"panel": "toy", "task": task, "model": kind, "N": N, "value": ratio, "stderr": ""})
                 print(f"{task:6s} {kind:8s} N = {N:4d}: test RMSE / predict-zero = {ratio:.3f}")
     return rows

@@ -37,7 +37,7 @@ from .signature import _as_paths, signature
 from .stats import child_seed
 
 __all__ = ["LinearCDE", "random_cde", "time_augment", "toy_dataset", "Readout", "ridge_readout",
-           "rmse", "expansion", "word_vectors", "random_feature_kernel", "selective_scan"]
+           "rmse", "expansion", "word_vectors", "random_feature_kernel", "selective_scan", "toy_task"]
 
 
 @dataclass(frozen=True)
@@ -130,9 +130,8 @@ class LinearCDE:
             A_i): the default is double rounding; 1e-8 halves the work and is still far tighter
             than the official adaptive solver (atol = rtol = 1e-2).
         """
-        tol = nonnegative_finite("tol", tol)
-        if not 0 < tol < 1:
-            raise ValueError(f"`tol` must be in (0, 1); got {tol!r}.")
+        if not (isinstance(tol, (int, float)) and 0 < tol < 1):
+            raise ValueError(f"`tol` must be a number in (0, 1); got {tol!r}.")
         one_of("method", method, ("exact", "euler"))
         one_of("backend", backend, ("numpy", "cupy"))
         xp = backends.get(backend).xp
@@ -157,13 +156,17 @@ class LinearCDE:
             forcing = xp.asarray(np.diff(x, axis=1) @ self.B.T)        # (batch, L-1, N)
         elif xi is not None:
             raise ValueError("`xi` was given but the CDE has no `B`.")
-        inc = xp.asarray(np.diff(arr, axis=1))                          # (batch, L-1, d)
+        increments = np.diff(arr, axis=1)                               # (batch, L-1, d)
+        inc = xp.asarray(increments)
         z = xp.asarray(z)
         A = xp.asarray(self.A)
         states = [z] if stream else None
         if not self.diagonal:
             stacked = xp.ascontiguousarray(xp.transpose(A, (2, 0, 1)).reshape(self.N, self.d * self.N))
-            norms = self.norms
+            if method == "exact":
+                # per step: theta >= |G|_2 for every path, then substeps and series length
+                thetas = np.max(np.abs(increments) @ self.norms, axis=0)
+                plan = [_series_plan(float(theta), tol) for theta in thetas]
         for k in range(inc.shape[1]):
             dw = inc[:, k]
             f = None if forcing is None else forcing[:, k]
@@ -172,8 +175,7 @@ class LinearCDE:
             elif method == "euler":
                 z = z + _apply(xp, stacked, z, dw, self.d, self.N) + (0 if f is None else f)
             else:
-                theta = float(np.max(np.abs(np.asarray(backends.to_numpy(dw))) @ norms))
-                z = _exact_dense_step(xp, stacked, z, dw, f, theta, self.d, self.N, tol)
+                z = _exact_dense_step(xp, stacked, z, dw, f, *plan[k], self.d, self.N)
             if stream:
                 states.append(z)
         out = xp.stack(states, axis=1) if stream else z
@@ -186,21 +188,23 @@ def _apply(xp, stacked, z, dw, d, N):
     return xp.einsum("bdn,bd->bn", y, dw)
 
 
-def _taylor_terms(theta: float, tol: float) -> int:
-    """Smallest n with theta^(n+1) e^theta / (n+1)! <= tol (theta <= 1/2 after scaling)."""
-    n, term = 0, math.exp(theta)
-    while True:
-        n += 1
-        term *= theta / n
-        if term * theta / (n + 1) <= tol or theta == 0.0:
-            return n
-
-
-def _exact_dense_step(xp, stacked, z, dw, f, theta, d, N, tol):
+def _series_plan(theta: float, tol: float) -> tuple:
+    """(substeps s, terms n) for a step with |G|_2 <= theta: s makes theta/s <= 1/2, and n is the
+    smallest with (theta/s)^(n+1) e^(theta/s) / (n+1)! <= tol (the Taylor remainder)."""
     s = max(1, math.ceil(2.0 * theta))
+    t = theta / s
+    n, term = 1, math.exp(t) * t
+    while t > 0.0 and term * t / (n + 1) > tol:
+        n += 1
+        term *= t / n
+    return s, n
+
+
+def _exact_dense_step(xp, stacked, z, dw, f, s, n, d, N):
+    """exp of the augmented matrix [[G, B dxi], [0, 0]] applied to (z, 1): s substeps of an
+    n-term Taylor series, one matrix product per term for the whole batch."""
     dws = dw / s
     fs = None if f is None else f / s
-    n = _taylor_terms(theta / s, tol)
     for _ in range(s):
         term = z
         total = z
@@ -273,6 +277,23 @@ def toy_dataset(task: str, n_paths: int, *, length: int = 100, seed: int):
     return X, y / (top if top > 0 else 1.0)
 
 
+def toy_task(task: str, n_paths: int, N: int, *, diagonal: bool, seed: int, model_seed: int,
+             length: int = 100, train_fraction: float = 0.8, alpha: float = 1e-8, tol: float = 1e-8):
+    r"""The paper's toy experiment at a chosen size: :func:`toy_dataset`, omega = xi = [t, X]
+    (:func:`time_augment`), a random LCDE of width ``N`` (:func:`random_cde` with ``model_seed``,
+    dense or ``diagonal``), the exact solver, and a ridge readout with intercept on Z_T fitted on
+    the first ``train_fraction`` of the paths. Returns ``(prediction, target)`` on the rest."""
+    X, y = toy_dataset(task, n_paths, length=length, seed=seed)
+    omega = time_augment(X)
+    model = random_cde(N, omega.shape[2], seed=model_seed, diagonal=diagonal, forcing=omega.shape[2])
+    Z = model.solve(omega, tol=tol)
+    n_train = int(train_fraction * n_paths)
+    if not 0 < n_train < n_paths:
+        raise ValueError(f"`train_fraction` must leave paths on both sides; got {train_fraction!r} of {n_paths}.")
+    readout = ridge_readout(Z[:n_train], y[:n_train], alpha=alpha)
+    return readout.predict(Z[n_train:]), y[n_train:]
+
+
 @dataclass(frozen=True)
 class Readout:
     """Linear readout ``y = features @ coef + intercept``."""
@@ -302,7 +323,12 @@ def ridge_readout(features, targets, *, alpha: float = 1e-6, intercept: bool = T
     Fc, yc = F - fm, y - ym
     U, s, Vt = np.linalg.svd(Fc, full_matrices=False)
     lam = alpha * np.sum(Fc * Fc) / max(1, F.shape[1])
-    shrink = s / (s * s + lam) if lam > 0 else np.where(s > s[0] * 1e-15, 1.0 / np.where(s > 0, s, 1), 0)
+    if lam > 0:
+        shrink = s / (s * s + lam)
+    else:                                     # least squares: pseudo-inverse, rank cut at 1e-15
+        keep = s > s[0] * 1e-15
+        shrink = np.zeros_like(s)
+        shrink[keep] = 1.0 / s[keep]
     coef = Vt.T @ (shrink[:, None] * (U.T @ yc.reshape(len(yc), -1)))
     coef = coef.reshape((F.shape[1],) + y.shape[1:])
     return Readout(coef, ym - fm @ coef)

@@ -33,13 +33,12 @@ increments at once, then a pairwise Chen reduction over time, or a log-depth sca
 from __future__ import annotations
 
 import functools
-import math
 
 import numba
 import numpy as np
+from scipy.linalg import solve_triangular
 
-from analysis.errors import LemmataError
-from analysis.signature import lyndon_bracket, lyndon_words
+from analysis.signature import lyndon_bracket, lyndon_words, words
 from analysis.validation import one_of, positive_int
 
 from . import backends
@@ -59,12 +58,6 @@ def sig_length(d: int, depth: int) -> int:
 def logsig_length(d: int, depth: int) -> int:
     """Number of Lyndon words of length <= depth over d letters (Witt's formula summed)."""
     return len(_lyndon(positive_int("d", d), positive_int("depth", depth)))
-
-
-def words(d: int, depth: int) -> list:
-    """The words (tuples of 1-based letters) in the order of the flat signature."""
-    from analysis.signature import words as _words
-    return _words(d, depth)
 
 
 def _offsets(d: int, depth: int) -> np.ndarray:
@@ -307,21 +300,23 @@ def _lyndon(d: int, depth: int) -> tuple:
 
 @functools.lru_cache(maxsize=None)
 def _lyndon_projection(d: int, depth: int):
-    """Per level k: (flat indices of the Lyndon words within the level, inverse of the
-    unitriangular matrix T[u, w] = <P(w), u> over Lyndon words u, w). The coordinates of a Lie
-    element L in the basis {P(w)} are T^{-1} L[Lyndon rows]. T^{-1} is computed exactly in
-    rationals (SymPy) and rounded once."""
-    import sympy as sp
+    """Per level k: (flat indices of the Lyndon words within the level, inverse of the matrix
+    T[u, w] = <P(w), u> over Lyndon words u, w). The coefficient of the Lyndon word u in P(w) is
+    zero unless u >= w and 1 when u = w, so T is unit lower-triangular with integer entries; its
+    inverse (integers too, exact in floats at these sizes) comes from one triangular solve. The
+    coordinates of a Lie element L in the basis {P(w)} are T^{-1} L[Lyndon rows]."""
     result = []
     for k in range(1, depth + 1):
         level = [w for w in _lyndon(d, depth) if len(w) == k]
         index = {w: i for i, w in enumerate(level)}
-        T = sp.zeros(len(level), len(level))
+        T = np.zeros((len(level), len(level)))
         for j, w in enumerate(level):
             for u, c in lyndon_bracket(w).items():
                 if u in index:
                     T[index[u], j] = c
-        Tinv = np.array(T.inv(), dtype=np.float64) if level else np.zeros((0, 0))
+        if not np.array_equal(T, np.tril(T)) or not np.all(np.diag(T) == 1):
+            raise ArithmeticError(f"level {k}: the Lyndon brackets are not unitriangular in lexicographic order.")
+        Tinv = solve_triangular(T, np.eye(len(level)), lower=True, unit_diagonal=True)
         flat = np.array([sum((a - 1) * d ** (k - 1 - i) for i, a in enumerate(w)) for w in level],
                         dtype=np.int64)
         result.append((flat, Tinv))
@@ -346,9 +341,9 @@ def logsignature(paths, depth: int, *, backend: str = "numba"):
     sig = signature(arr, depth, backend=backend)
     log_sig = tensor_log(sig, d, depth, backend="numpy" if backend == "numba" else backend)
     parts = []
-    for k, (flat, Tinv) in enumerate(_lyndon_projection(d, depth), start=1):
-        block = _levels(log_sig, d, depth)[k - 1][:, xp.asarray(flat)]
-        parts.append(block @ xp.asarray(Tinv).T)
+    levels = _levels(log_sig, d, depth)
+    for level, (flat, Tinv) in zip(levels, _lyndon_projection(d, depth)):
+        parts.append(level[:, xp.asarray(flat)] @ xp.asarray(Tinv).T)
     result = xp.concatenate(parts, axis=-1)
     return result[0] if single else result
 
@@ -394,13 +389,3 @@ def signature_kernel(paths_x, paths_y=None, depth: int = 4, *, backend: str = "n
             raise ValueError(f"`paths_x` and `paths_y` must have the same number of channels; got "
                              f"signatures of sizes {sx.shape[-1]} and {sy.shape[-1]}.")
     return 1.0 + sx @ sy.T
-
-
-def signature_norm_bound(paths, depth: int):
-    r"""Upper bound on each level of the signature: :math:`\sum_{|I|=k}|S^I|\le\ell^k/k!` with
-    :math:`\ell=\sum_j\|\Delta_j\|_1` the l1 length of the path (returns (batch, depth))."""
-    arr, single = _as_paths(paths)
-    ell = np.abs(np.diff(arr, axis=1)).sum(axis=(1, 2))
-    k = np.arange(1, positive_int("depth", depth) + 1)
-    res = ell[:, None] ** k / np.array([math.factorial(int(i)) for i in k])
-    return res[0] if single else res
