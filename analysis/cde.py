@@ -114,7 +114,7 @@ def expansion(A, z0, signature: dict, depth: int, B=None) -> sp.Matrix:
     """The signature expansion of Z_t truncated at words of length <= ``depth``: sum over words I
     of (A_I z0) S^I, plus, with ``B``, sum over I, j of (A_I b_j) S^{jI} (forcing xi = omega;
     ``S^{jI}`` needs the signature to depth + 1). ``signature`` is an exact signature dict
-    ``{word: value}`` (:func:`analysis.signature.signature`), the empty word included."""
+    ``{word: value}`` (:func:`lemmata.analysis.signature.signature`), the empty word included."""
     depth = positive_int("depth", depth)
     mats, n = _matrices(A)
     z = sp.Matrix(z0)

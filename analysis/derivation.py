@@ -1,7 +1,7 @@
 """`Derivation`: a named set of closed forms with their symbols, hypotheses and provenance.
 
 A derivation is the unit that travels through lemmata: ``analysis`` builds it with SymPy,
-``numerics.compile_kernel`` turns it into a fast kernel, and the theorem checks compare that
+``lemmata.numerics.compile_kernel`` turns it into a fast kernel, and the theorem checks compare that
 kernel (or a simulation) with :meth:`Derivation.evaluate`, a high-precision mpmath reference.
 """
 

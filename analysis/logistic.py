@@ -74,8 +74,8 @@ def loss_expression(z, p, w=None):
 
 def gd_map(X, y=None, *, weights=None) -> Derivation:
     r"""The GD map :math:`T_\eta(w)=w-\eta\nabla f(w)` of a data set, as a Derivation with inputs
-    ``w_1..w_d`` and parameter ``eta``, ready for :func:`numerics.compile_kernel` and
-    :func:`numerics.orbits.orbit_diagram`. Expressions: ``map`` (d x 1) and ``jacobian``
+    ``w_1..w_d`` and parameter ``eta``, ready for :func:`lemmata.numerics.compile_kernel` and
+    :func:`lemmata.numerics.orbits.orbit_diagram`. Expressions: ``map`` (d x 1) and ``jacobian``
     (:math:`I-\eta\nabla^2f`, d x d).
 
     ``X, y`` are features and labels in {-1, +1}; or pass absorbed samples ``z`` as ``X`` with

@@ -21,7 +21,7 @@ For :math:`L`-smooth :math:`f\ge 0`, :math:`\|\nabla f\|^2 \le 2 L f`, hence
 
 Every closed form here is *derived* by SymPy from the definitions (never typed in), so the
 derivations double as proofs by computer algebra; the theorem checks compare them with the
-optimisers of :mod:`numerics.optim` on real trajectories.
+optimisers of :mod:`lemmata.numerics.optim` on real trajectories.
 
 References
 ----------

@@ -19,8 +19,8 @@ import sympy as sp
 
 from _harness import best_of, table
 
-from analysis.ngn import ngn_stepsize
-from numerics import compile_kernel
+from lemmata.analysis.ngn import ngn_stepsize
+from lemmata.numerics import compile_kernel
 
 N = 10_000_000
 
@@ -41,8 +41,8 @@ def hand_written(f, g2, sigma):
 FIRST_CALL = textwrap.dedent("""
     import time, numpy as np
     t0 = time.perf_counter()
-    from analysis.ngn import ngn_stepsize
-    from numerics import compile_kernel
+    from lemmata.analysis.ngn import ngn_stepsize
+    from lemmata.numerics import compile_kernel
     t1 = time.perf_counter()
     k = compile_kernel(ngn_stepsize(), "numba")
     k(np.ones(10), np.ones(10), 0.5)

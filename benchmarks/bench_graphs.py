@@ -13,7 +13,7 @@ import scipy.sparse.csgraph as csgraph
 
 from _harness import best_of, table
 
-from graphs import hop_counts, to_csr
+from lemmata.graphs import hop_counts, to_csr
 
 K, N, SAMPLE = 4, 100_000, 300
 

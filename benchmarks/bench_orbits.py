@@ -9,8 +9,8 @@ import numpy as np
 
 from _harness import best_of, table
 
-from numerics import orbits
-from numerics.logistic import logistic_data
+from lemmata.numerics import orbits
+from lemmata.numerics.logistic import logistic_data
 
 N_ETA, N_ITER, N_KEEP = 4000, 2000, 200
 

@@ -11,7 +11,7 @@ from scipy.signal import lfilter
 
 from _harness import best_of, table
 
-from numerics.scan import linear_scan
+from lemmata.numerics.scan import linear_scan
 
 T, C = 100_000, 256
 

@@ -1,5 +1,5 @@
 """Euler-Maruyama throughput on dZ = -A Z dt + S dW in 2-D, A = [[1, .5], [-.5, 1]], S = 0.3 I,
-10^4 paths x 10^3 steps: the kernel lemmata generates (numerics.sde.simulate), a hand-written Numba
+10^4 paths x 10^3 steps: the kernel lemmata generates (lemmata.numerics.sde.simulate), a hand-written Numba
 kernel with the same random streams, vectorised NumPy, torchsde (CPU) and sdeint (fewer paths,
 extrapolated), with the standalone normal-generator throughput on the same cores as the ceiling."""
 
@@ -15,9 +15,9 @@ import sympy as sp
 
 from _harness import best_of, table
 
-from analysis.sde import SDE
-from numerics.sde import CHUNK, simulate
-from numerics.stats import child_seed
+from lemmata.analysis.sde import SDE
+from lemmata.numerics.sde import CHUNK, simulate
+from lemmata.numerics.stats import child_seed
 
 N_PATHS, N_STEPS, DT = 10_000, 1_000, 1e-3
 A = np.array([[1.0, 0.5], [-0.5, 1.0]])

@@ -14,7 +14,7 @@ import numpy as np
 
 from _harness import table
 
-from numerics.signature import logsignature, signature
+from lemmata.numerics.signature import logsignature, signature
 
 CASES = ((2, 4), (5, 3))
 BATCH, LENGTH, REPEATS = 1000, 1000, 5

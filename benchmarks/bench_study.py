@@ -10,7 +10,7 @@ import time
 
 from _harness import table
 
-from numerics.study import Study
+from lemmata.numerics.study import Study
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -39,7 +39,7 @@ def main() -> str:
                                dashboard_address=None, host="127.0.0.1")
         client = Client(cluster)
         startup = time.perf_counter() - start
-        client.run(lambda: __import__("numerics.study"))      # warm the workers' imports
+        client.run(lambda: __import__("lemmata.numerics.study"))      # warm the workers' imports
         try:
             for duration, n in ((0.001, 500), (0.010, 200)):
                 start = time.perf_counter()

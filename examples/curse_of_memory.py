@@ -1,7 +1,7 @@
 """The curse of memory (arXiv:2405.21064): state variance and parameter sensitivity of
 h_t = lam h_{t-1} + gamma x_t as the memory 1/(1 - lam) grows, for AR(1) inputs of correlation rho.
 
-Curves: the closed forms derived in analysis.recurrence. Points: Monte Carlo of the recurrence
+Curves: the closed forms derived in lemmata.analysis.recurrence. Points: Monte Carlo of the recurrence
 and its tangent through the scan engine (error bars: 2 standard errors). Panels: E[h^2];
 E[(dh/dlam)^2] (grows like (1-lam)^-3); the same after L2 normalisation (still (1-lam)^-2); and
 with the exp reparametrisation lam = exp(-exp(omega)) (bounded, -> (1+rho)/(4(1-rho))).
@@ -22,9 +22,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from analysis import recurrence  # noqa: E402
-from numerics import compile_kernel  # noqa: E402
-from numerics.recurrence import simulate_moments  # noqa: E402
+from lemmata.analysis import recurrence  # noqa: E402
+from lemmata.numerics import compile_kernel  # noqa: E402
+from lemmata.numerics.recurrence import simulate_moments  # noqa: E402
 
 PANELS = [("E_h2", "none", "none", "E[h^2]"),
           ("E_dh2", "none", "none", "E[(dh/dlam)^2]"),

@@ -24,7 +24,7 @@ try:
 except ImportError as exc:  # pragma: no cover - the example states its requirement
     raise SystemExit("this example needs PyTorch: pip install 'lemmata[deep]' (CPU: torch==2.13.0)") from exc
 
-from graphs.torch_models import GREDNet, MPNN, accuracy, train  # noqa: E402
+from lemmata.graphs.torch_models import GREDNet, MPNN, accuracy, train  # noqa: E402
 
 
 def main(argv=None):

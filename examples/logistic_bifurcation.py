@@ -3,7 +3,7 @@ against eta * lambda with 1/lambda and 2/lambda marked, the largest Lyapunov exp
 data set whose stable 2-cycle coexists with the stable minimiser for eta lambda in (1, 2), and
 the basins of a 2-D two-wall data set with a stable cycle at eta lambda = 0.7 < 1.
 
-The data sets with cycles are lemmata's constructions (numerics.logistic), labelled as such.
+The data sets with cycles are lemmata's constructions (lemmata.numerics.logistic), labelled as such.
 
     python examples/logistic_bifurcation.py --out out/logistic      # PNG + CSV, ~30 s
 """
@@ -21,8 +21,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from numerics import orbits  # noqa: E402
-from numerics.logistic import random_dataset_1d, two_wall_dataset_2d, wall_dataset_1d  # noqa: E402
+from lemmata.numerics import orbits  # noqa: E402
+from lemmata.numerics.logistic import random_dataset_1d, two_wall_dataset_2d, wall_dataset_1d  # noqa: E402
 
 
 def main(argv=None):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 
-from analysis import recurrence
-from numerics import compile_kernel
-from numerics.recurrence import simulate_moments
+from lemmata.analysis import recurrence
+from lemmata.numerics import compile_kernel
+from lemmata.numerics.recurrence import simulate_moments
 
 
 @functools.lru_cache(maxsize=None)

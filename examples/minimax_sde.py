@@ -24,8 +24,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 
-from analysis import sde as S  # noqa: E402
-from numerics.sde import simulate, simulate_discrete  # noqa: E402
+from lemmata.analysis import sde as S  # noqa: E402
+from lemmata.numerics.sde import simulate, simulate_discrete  # noqa: E402
 
 
 def _run_pair(builder, d, values, n_iter, n_paths, seed, z0, **kw):

@@ -2,7 +2,7 @@
 (learning rate), over six decades, on logistic regression and least squares (arXiv:2407.04358).
 
 Every optimiser runs stochastically (one sample per step) for several seeds; all step sizes and
-seeds of one optimiser run as one batched call of ``numerics.optim.run``. The figure shows the
+seeds of one optimiser run as one batched call of ``lemmata.numerics.optim.run``. The figure shows the
 final optimality gap f(x_K) - f* (mean over seeds, with the standard error); diverged runs are
 counted, drawn as crosses on the top edge, and never averaged in.
 
@@ -22,8 +22,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from numerics import optim  # noqa: E402
-from numerics.problems import LeastSquares, LogisticRegression  # noqa: E402
+from lemmata.numerics import optim  # noqa: E402
+from lemmata.numerics.problems import LeastSquares, LogisticRegression  # noqa: E402
 
 OPTIMIZERS = {
     "NGN (sigma)": lambda step: optim.ngn(step),

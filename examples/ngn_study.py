@@ -14,7 +14,7 @@ import functools
 import numpy as np
 
 from ngn_stepsize_sensitivity import OPTIMIZERS, make_problems
-from numerics import optim
+from lemmata.numerics import optim
 
 NAMES = {"ngn": "NGN (sigma)", "sgd": "SGD", "sps": "SPS_max", "adagrad": "AdaGrad-norm", "adam": "Adam"}
 

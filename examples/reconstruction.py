@@ -23,9 +23,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from analysis.vandermonde import reconstruction_condition  # noqa: E402
-from numerics import encoder  # noqa: E402
-from numerics.stats import fit_slope  # noqa: E402
+from lemmata.analysis.vandermonde import reconstruction_condition  # noqa: E402
+from lemmata.numerics import encoder  # noqa: E402
+from lemmata.numerics.stats import fit_slope  # noqa: E402
 
 FAMILIES = {
     "roots of unity": dict(family="roots"),

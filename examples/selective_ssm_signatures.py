@@ -27,9 +27,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from numerics import cde  # noqa: E402
-from numerics.signature import signature, signature_kernel  # noqa: E402
-from numerics.stats import fit_slope, mean_estimate  # noqa: E402
+from lemmata.numerics import cde  # noqa: E402
+from lemmata.numerics.signature import signature, signature_kernel  # noqa: E402
+from lemmata.numerics.stats import fit_slope, mean_estimate  # noqa: E402
 
 
 def toy_tasks(widths, n_paths, seed):

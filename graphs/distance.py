@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import scipy.sparse as sps
 
-from analysis.validation import one_of
+from lemmata.analysis.validation import one_of
 
 __all__ = ["DistanceChains", "to_csr", "hop_counts", "distance_chains", "hop_masks", "hop_aggregate"]
 

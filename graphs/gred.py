@@ -1,10 +1,10 @@
 r"""The GRED layer (arXiv:2312.01538), forward pass in NumPy, following the official code:
 
-1. hop sums :math:`x_{v,k}=\sum_{u\in N_k(v)}h_u` (:func:`graphs.distance.hop_aggregate`);
+1. hop sums :math:`x_{v,k}=\sum_{u\in N_k(v)}h_u` (:func:`lemmata.graphs.distance.hop_aggregate`);
 2. MLP with pre-LayerNorm and residual: :math:`\tilde x=x+W_2\,\mathrm{GELU}(W_1\mathrm{LN}(x))`;
 3. complex diagonal LRU over hops from far to near,
    :math:`s_v=\sum_{k=0}^K\lambda^k\odot(\mathrm{LN}(\tilde x_{v,k})(B\odot\gamma))`, computed with the
-   scan engine (:func:`numerics.scan.linear_scan`, ``reverse=True``);
+   scan engine (:func:`lemmata.numerics.scan.linear_scan`, ``reverse=True``);
 4. :math:`y=\mathrm{GELU}(\mathrm{Re}(sC))`, GLU :math:`y\leftarrow(W_ay)\odot\sigma(W_by)`, and the
    residual from the hop-0 stream, :math:`h_v'=y+\tilde x_{v,0}`.
 
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.validation import one_of, positive_int
-from numerics.encoder import lru_init
-from numerics.scan import linear_scan
+from lemmata.analysis.validation import one_of, positive_int
+from lemmata.numerics.encoder import lru_init
+from lemmata.numerics.scan import linear_scan
 
 from .distance import DistanceChains, distance_chains, hop_aggregate
 

@@ -15,7 +15,7 @@ from collections import Counter
 
 import networkx as nx
 
-from analysis.validation import one_of
+from lemmata.analysis.validation import one_of
 
 from .distance import distance_chains
 

@@ -1,6 +1,6 @@
 """lemmata.numerics: kernels compiled from derivations, optimisers, simulations."""
 
-from analysis.errors import AssumptionError, BackendUnavailableError, LemmataError, UnsupportedExpressionError
+from lemmata.analysis.errors import AssumptionError, BackendUnavailableError, LemmataError, UnsupportedExpressionError
 
 from . import backends
 from .codegen import Kernel, compile_kernel, kernel_source

@@ -13,7 +13,7 @@ from types import ModuleType
 
 import numpy as np
 
-from analysis.errors import BackendUnavailableError
+from lemmata.analysis.errors import BackendUnavailableError
 
 __all__ = ["Backend", "BACKENDS", "get", "available", "to_numpy", "DEFAULT_BACKEND"]
 

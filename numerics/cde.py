@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.validation import nonnegative_finite, one_of, positive_int
+from lemmata.analysis.validation import nonnegative_finite, one_of, positive_int
 
 from . import backends
 from .signature import _as_paths, signature
@@ -360,7 +360,7 @@ def word_vectors(A, z0, depth: int):
 def expansion(model: LinearCDE, omega, z0, depth: int):
     r"""The signature expansion truncated at words of length <= ``depth``:
     :math:`\sum_I(A_Iz_0)S^I(\omega)+\sum_{I,j}(A_Ib_j)S^{jI}(\omega)` (the forcing term with
-    ``xi = omega`` when the model has ``B``), from :func:`numerics.signature.signature`. For
+    ``xi = omega`` when the model has ``B``), from :func:`lemmata.numerics.signature.signature`. For
     one path (length, d) and one ``z0`` (N,)."""
     arr, single = _as_paths(omega, "omega")
     if not single:
@@ -448,7 +448,7 @@ def selective_scan(delta, A, B, x, *, h0=None, discretization: str = "zoh", back
 
     Returns
     -------
-    array (T, D, n): the states, through :func:`numerics.scan.linear_scan`.
+    array (T, D, n): the states, through :func:`lemmata.numerics.scan.linear_scan`.
     """
     from .scan import linear_scan
     one_of("discretization", discretization, ("zoh", "euler"))

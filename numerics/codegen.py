@@ -2,7 +2,7 @@
 
 Pipeline (one printer; the backends differ only in data):
 
-1. stable rewrites (:data:`analysis.rewrite.STABLE_REWRITES`: logaddexp/softplus, log1p, expm1);
+1. stable rewrites (:data:`lemmata.analysis.rewrite.STABLE_REWRITES`: logaddexp/softplus, log1p, expm1);
 2. the derivation's symbols are renamed ``a0, a1, ...`` (inputs then params) so that any SymPy
    name, ``lambda`` included, is a valid argument;
 3. common subexpressions are shared (``sympy.cse``), and the bases of integer powers are hoisted
@@ -34,9 +34,9 @@ import numpy as np
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from analysis.derivation import Derivation
-from analysis.errors import LemmataError, UnsupportedExpressionError
-from analysis.rewrite import STABLE_REWRITES, apply_rewrites
+from lemmata.analysis.derivation import Derivation
+from lemmata.analysis.errors import LemmataError, UnsupportedExpressionError
+from lemmata.analysis.rewrite import STABLE_REWRITES, apply_rewrites
 
 from . import backends
 

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from analysis.validation import one_of, positive_int
+from lemmata.analysis.validation import one_of, positive_int
 
 from .scan import linear_scan
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis import logistic as symbolic
-from analysis.errors import AssumptionError
+from lemmata.analysis import logistic as symbolic
+from lemmata.analysis.errors import AssumptionError
 
 __all__ = ["LogisticData", "logistic_data", "wall_dataset_1d", "two_wall_dataset_2d", "gd_orbits_1d",
            "random_dataset_1d"]
@@ -23,7 +23,7 @@ __all__ = ["LogisticData", "logistic_data", "wall_dataset_1d", "two_wall_dataset
 class LogisticData:
     """Absorbed samples ``z`` (n, d) with weights ``p`` (n,), and the solution quantities:
     ``minimizer``, ``lam`` (top Hessian eigenvalue at it), ``eigenvector``, ``smoothness``
-    L = lambda_max(sum p z z^T)/4, computed at 40 digits by :func:`analysis.logistic.solution`."""
+    L = lambda_max(sum p z z^T)/4, computed at 40 digits by :func:`lemmata.analysis.logistic.solution`."""
 
     z: np.ndarray
     p: np.ndarray
@@ -37,7 +37,7 @@ class LogisticData:
         return self.z.shape[1]
 
     def gd_map(self):
-        """The GD map as a Derivation (:func:`analysis.logistic.gd_map`)."""
+        """The GD map as a Derivation (:func:`lemmata.analysis.logistic.gd_map`)."""
         return symbolic.gd_map(self.z.tolist(), weights=self.p.tolist())
 
     def eta(self, eta_lambda: float) -> float:

@@ -32,8 +32,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from analysis.errors import AssumptionError, LemmataError
-from analysis.validation import one_of, positive_int
+from lemmata.analysis.errors import AssumptionError, LemmataError
+from lemmata.analysis.validation import one_of, positive_int
 
 from .stats import Estimate, mean_estimate, path_generators
 
@@ -383,12 +383,12 @@ def run(optimizer: Optimizer, problem, x0, *, n_steps: int, n_paths: int = 1,
     ----------
     optimizer : Optimizer
         Its hyperparameters may be arrays of shape ``(n_paths,)``.
-    problem : numerics.problems.Problem
+    problem : lemmata.numerics.problems.Problem
     x0 : array (d,) or (n_paths, d)
     batch_size : int or None
         None: full gradients (deterministic). b: each step draws b sample indices uniformly
         with replacement; path i uses its own stream keyed by (seed, i) (see
-        :func:`numerics.stats.path_generators`), so the numbers do not depend on batching.
+        :func:`lemmata.numerics.stats.path_generators`), so the numbers do not depend on batching.
     record_every : int
         Record the full loss every this many steps (and at the last step).
     blowup : float

@@ -7,7 +7,7 @@ expression). Its Jacobian is derived symbolically here, and both are compiled in
 loop (parallel over step sizes x initialisations, cached on disk), or into NumPy/CuPy array code
 that iterates all orbits at once (the GPU path; CI runs the same code on NumPy).
 
-Logistic GD is the first user: :func:`analysis.logistic.gd_map` builds its map.
+Logistic GD is the first user: :func:`lemmata.analysis.logistic.gd_map` builds its map.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from analysis.derivation import Derivation
-from analysis.errors import LemmataError
-from analysis.validation import positive_int
+from lemmata.analysis.derivation import Derivation
+from lemmata.analysis.errors import LemmataError
+from lemmata.analysis.validation import positive_int
 
 from . import backends
 from .codegen import Kernel, compile_kernel, compile_template
@@ -132,7 +132,7 @@ def orbit_diagram(step, etas, inits, *, n_transient: int, n_keep: int, backend: 
     Parameters
     ----------
     step : Derivation or Kernel
-        The map (see the module docstring), e.g. :func:`analysis.logistic.gd_map`.
+        The map (see the module docstring), e.g. :func:`lemmata.analysis.logistic.gd_map`.
     backend : {"numba", "numpy", "cupy"}
         ``numba``: one compiled loop, parallel over (eta, init); ``numpy``/``cupy``: array code
         advancing all orbits together (the GPU path).

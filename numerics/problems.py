@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 from scipy.optimize import linprog
 
-from analysis.errors import AssumptionError
+from lemmata.analysis.errors import AssumptionError
 
 __all__ = ["Problem", "LeastSquares", "LogisticRegression", "SigmoidRegression", "OffsetQuadratic"]
 

@@ -2,7 +2,7 @@ r"""Numerics of the curse of memory (arXiv:2405.21064): AR(1) inputs, Monte Carl
 (Lyapunov) second moments of diagonal recurrences and their sensitivities, and the Gauss-Newton
 Hessian of a diagonal complex student.
 
-The exact reference is independent of the series in :mod:`analysis.recurrence`: the input, the
+The exact reference is independent of the series in :mod:`lemmata.analysis.recurrence`: the input, the
 state and its tangent form one linear Gaussian system
 :math:`z_{t+1}=Fz_t+G\varepsilon_{t+1}` with :math:`z=(x,h,\dot h)`,
 
@@ -21,8 +21,8 @@ import math
 import numpy as np
 from scipy.linalg import solve_discrete_lyapunov
 
-from analysis.errors import AssumptionError
-from analysis.validation import positive_int
+from lemmata.analysis.errors import AssumptionError
+from lemmata.analysis.validation import positive_int
 
 from .scan import diagonal_sensitivity, linear_scan, sensitivity_coefficients
 from .stats import child_seed, mean_estimate
@@ -119,7 +119,7 @@ def gauss_newton_hessian(lams, z, rho: float, S) -> np.ndarray:
     :math:`H_{RR}=\tfrac12\mathrm{Re}(A+B)`, :math:`H_{II}=\tfrac12\mathrm{Re}(B-A)`,
     :math:`H_{RI}=\tfrac12\mathrm{Im}(B-A)`, :math:`H_{IR}=-\tfrac12\mathrm{Im}(A+B)`.
 
-    ``S(a, b, rho)`` is a compiled kernel of :func:`analysis.recurrence.mixed_kernel`.
+    ``S(a, b, rho)`` is a compiled kernel of :func:`lemmata.analysis.recurrence.mixed_kernel`.
     """
     lams = np.asarray(lams, dtype=complex)
     z = np.asarray(z, dtype=complex)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from analysis.errors import LemmataError
-from analysis.validation import one_of
+from lemmata.analysis.errors import LemmataError
+from lemmata.analysis.validation import one_of
 
 from . import backends
 

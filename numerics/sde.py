@@ -1,7 +1,7 @@
 r"""Monte Carlo of SDEs and of the discrete stochastic algorithms they model, with error bars.
 
 :func:`simulate` integrates :math:`dZ=b(Z)\,dt+D(Z)\,dW` (Euler-Maruyama, or Milstein for
-diagonal noise) with drift and diffusion compiled from an :class:`analysis.sde.SDE` into one Numba
+diagonal noise) with drift and diffusion compiled from an :class:`lemmata.analysis.sde.SDE` into one Numba
 loop (paths innermost, so the arithmetic vectorises); :func:`simulate_discrete` runs the
 algorithm itself, :math:`z^+=z+\eta\Delta(z,\xi)`, in the same engine.
 
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from analysis.derivation import Derivation
-from analysis.errors import LemmataError
-from analysis.validation import one_of, positive_int
+from lemmata.analysis.derivation import Derivation
+from lemmata.analysis.errors import LemmataError
+from lemmata.analysis.validation import one_of, positive_int
 
 from . import backends
 from .codegen import compile_kernel, compile_template
@@ -291,7 +291,7 @@ def simulate(sde, z0, *, t1: float, dt: float, n_paths: int, seed=0, method: str
 
     Parameters
     ----------
-    sde : analysis.sde.SDE (or a Derivation with ``drift`` d x 1 and ``diffusion`` d x m)
+    sde : lemmata.analysis.sde.SDE (or a Derivation with ``drift`` d x 1 and ``diffusion`` d x m)
     params : dict, optional
         Values of the SDE's free parameters (``eta``, ``rho``, ``sigma``, game coefficients).
     method : {"euler_maruyama", "milstein"}
@@ -350,11 +350,11 @@ def simulate(sde, z0, *, t1: float, dt: float, n_paths: int, seed=0, method: str
 def simulate_discrete(sde, z0, *, n_steps: int, n_paths: int, seed=0, params=None,
                       save_every: int | None = None, keep_paths: bool = False, blowup: float = 1e12,
                       threads: int | None = None) -> SimulationResult:
-    r"""Monte Carlo of the discrete algorithm behind ``sde`` (built by :mod:`analysis.sde`):
+    r"""Monte Carlo of the discrete algorithm behind ``sde`` (built by :mod:`lemmata.analysis.sde`):
     :math:`z_{k+1}=z_k+\eta\Delta(z_k,\xi_k)`, :math:`\xi_k\sim N(0,I)`. Saved "times" are
     :math:`k\eta`, the SDE's clock."""
     if getattr(sde, "increment", None) is None:
-        raise LemmataError("`sde` does not carry its update rule; build it with analysis.sde "
+        raise LemmataError("`sde` does not carry its update rule; build it with lemmata.analysis.sde "
                            "(sgd, sgda, seg, shgd or from_update).")
     d = len(sde.state)
     eta_value = dict(params or {}).get("eta", sde.eta if not isinstance(sde.eta, sp.Symbol) else None)
@@ -378,7 +378,7 @@ def discrete_moments(sde, z0, *, n_steps: int, params) -> tuple:
     noise on linear games): :math:`m_{k+1}=Gm_k`, :math:`S_{k+1}=GS_kG^\top+\eta^2NN^\top`.
     Returns ``(means, second_moments)`` for k = 0..n_steps."""
     if getattr(sde, "increment", None) is None:
-        raise LemmataError("`sde` does not carry its update rule; build it with analysis.sde.")
+        raise LemmataError("`sde` does not carry its update rule; build it with lemmata.analysis.sde.")
     z = sp.Matrix(sde.state)
     xi = sp.Matrix(sde.noise)
     delta = sp.Matrix(sde.increment)

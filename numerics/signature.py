@@ -1,7 +1,7 @@
 r"""Batched truncated signatures of piecewise-linear paths, log-signatures, Chen's identity and the
 truncated signature kernel (arXiv:2402.19047 reads selective SSMs through these objects).
 
-Conventions (the same as iisignature's, and as :mod:`analysis.signature`):
+Conventions (the same as iisignature's, and as :mod:`lemmata.analysis.signature`):
 
 * a path is an array ``(length, d)``; a batch is ``(batch, length, d)``;
 * a truncated signature is a flat vector of ``d + d^2 + ... + d^M`` numbers: level ``k`` holds the
@@ -38,8 +38,8 @@ import numba
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from analysis.signature import lyndon_bracket, lyndon_words, words
-from analysis.validation import one_of, positive_int
+from lemmata.analysis.signature import lyndon_bracket, lyndon_words, words
+from lemmata.analysis.validation import one_of, positive_int
 
 from . import backends
 

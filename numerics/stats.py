@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from analysis.errors import LemmataError
+from lemmata.analysis.errors import LemmataError
 
 __all__ = ["Estimate", "mean_estimate", "child_seed", "path_generators", "fit_slope"]
 

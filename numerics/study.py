@@ -43,7 +43,7 @@ from typing import Callable
 
 import numpy as np
 
-from analysis.errors import LemmataError
+from lemmata.analysis.errors import LemmataError
 
 __all__ = ["Study", "RunSummary", "StudySpec", "StoreError", "load_spec", "resolve_function", "EXECUTORS"]
 

@@ -3,12 +3,7 @@
 Nothing imports this package; it imports everything else.
 """
 
-from importlib import metadata as _metadata
-
-try:
-    __version__ = _metadata.version("lemmata")
-except _metadata.PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0+unknown"
+from lemmata import __version__
 
 from .catalogue import PAPERS, load_checks, select
 from .check import (Bound, Check, CheckReport, Exact, MonteCarlo, Order, PointResult, RunContext,

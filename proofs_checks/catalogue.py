@@ -1,4 +1,4 @@
-"""The catalogue: one module per paper under ``proofs_checks.papers``, each exporting ``CHECKS``."""
+"""The catalogue: one module per paper under ``lemmata.proofs_checks.papers``, each exporting ``CHECKS``."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ __all__ = ["PAPERS", "load_checks", "select"]
 
 #: arXiv id -> (module, short title). A paper without a module yet has None.
 PAPERS = {
-    "2407.04358": ("proofs_checks.papers.ngn", "NGN: non-negative Gauss-Newton stepsizes"),
-    "2405.21064": ("proofs_checks.papers.memory", "Curse of memory in RNNs"),
-    "2307.11888": ("proofs_checks.papers.universality", "Universality of linear recurrences"),
-    "2406.05033": ("proofs_checks.papers.logistic_gd", "GD on logistic regression with large steps"),
-    "2402.12508": ("proofs_checks.papers.minimax_sde", "SDEs for minimax optimisers"),
-    "2312.01538": ("proofs_checks.papers.gred", "GRED: recurrent distance filtering on graphs"),
-    "2402.19047": ("proofs_checks.papers.signatures", "Selective SSMs, linear CDEs and path signatures"),
+    "2407.04358": ("lemmata.proofs_checks.papers.ngn", "NGN: non-negative Gauss-Newton stepsizes"),
+    "2405.21064": ("lemmata.proofs_checks.papers.memory", "Curse of memory in RNNs"),
+    "2307.11888": ("lemmata.proofs_checks.papers.universality", "Universality of linear recurrences"),
+    "2406.05033": ("lemmata.proofs_checks.papers.logistic_gd", "GD on logistic regression with large steps"),
+    "2402.12508": ("lemmata.proofs_checks.papers.minimax_sde", "SDEs for minimax optimisers"),
+    "2312.01538": ("lemmata.proofs_checks.papers.gred", "GRED: recurrent distance filtering on graphs"),
+    "2402.19047": ("lemmata.proofs_checks.papers.signatures", "Selective SSMs, linear CDEs and path signatures"),
 }
 
 

@@ -22,8 +22,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from analysis.errors import AssumptionError, BackendUnavailableError
-from numerics.stats import Estimate
+from lemmata.analysis.errors import AssumptionError, BackendUnavailableError
+from lemmata.numerics.stats import Estimate
 
 __all__ = [
     "Exact", "MonteCarlo", "Order", "Bound", "Check", "RunContext", "PointResult",

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from analysis.errors import AssumptionError, LemmataError
+from lemmata.analysis.errors import AssumptionError, LemmataError
 
 from . import __version__
 from .catalogue import PAPERS, load_checks, select
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _study(args) -> int:
-    from numerics.study import load_spec
+    from lemmata.numerics.study import load_spec
 
     if args.scheduler and args.executor != "dask":
         raise LemmataError("`--scheduler` needs `--executor dask`.")

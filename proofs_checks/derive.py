@@ -13,9 +13,9 @@ from typing import Callable
 
 import sympy as sp
 
-from analysis import logistic, ngn, recurrence, sde, signature, vandermonde
-from analysis.derivation import Derivation
-from analysis.errors import LemmataError
+from lemmata.analysis import logistic, ngn, recurrence, sde, signature, vandermonde
+from lemmata.analysis.derivation import Derivation
+from lemmata.analysis.errors import LemmataError
 
 __all__ = ["Topic", "TOPICS", "parse_point", "topic_document", "format_plain"]
 

@@ -3,7 +3,7 @@ import pytest
 
 def _cupy_device_available() -> bool:
     try:
-        from numerics import backends
+        from lemmata.numerics import backends
         backends.get("cupy")
     except Exception:
         return False

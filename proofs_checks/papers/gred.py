@@ -12,10 +12,10 @@ import math
 import networkx as nx
 import numpy as np
 
-from graphs import gred_model, hop_masks, init_gred_layer, invariant, normalised_gain
-from numerics.encoder import krylov_rank, lru_init
-from numerics.scan import linear_scan
-from numerics.stats import mean_estimate
+from lemmata.graphs import gred_model, hop_masks, init_gred_layer, invariant, normalised_gain
+from lemmata.numerics.encoder import krylov_rank, lru_init
+from lemmata.numerics.scan import linear_scan
+from lemmata.numerics.stats import mean_estimate
 
 from ..check import Bound, Check, Exact, MonteCarlo
 

@@ -14,9 +14,9 @@ import functools
 import numpy as np
 import sympy as sp
 
-from analysis import logistic as LG
-from numerics import orbits
-from numerics.logistic import gd_orbits_1d, logistic_data, random_dataset_1d, two_wall_dataset_2d, wall_dataset_1d
+from lemmata.analysis import logistic as LG
+from lemmata.numerics import orbits
+from lemmata.numerics.logistic import gd_orbits_1d, logistic_data, random_dataset_1d, two_wall_dataset_2d, wall_dataset_1d
 
 from ..check import Check, Exact
 

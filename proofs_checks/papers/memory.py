@@ -1,9 +1,9 @@
 """Checks for arXiv:2405.21064, "Recurrent neural networks: vanishing and exploding gradients are
 not the end of the story" (Zucchet & Orvieto, NeurIPS 2024): the curse of memory.
 
-Three independent sides meet here: the closed forms of :mod:`analysis.recurrence` (summed series,
+Three independent sides meet here: the closed forms of :mod:`lemmata.analysis.recurrence` (summed series,
 then differentiated), the exact stationary moments of the augmented linear system (discrete
-Lyapunov equation, :func:`numerics.recurrence.lyapunov_moments`), and Monte Carlo of the
+Lyapunov equation, :func:`lemmata.numerics.recurrence.lyapunov_moments`), and Monte Carlo of the
 recurrence and its tangent through the scan engine (4 sigma).
 """
 
@@ -15,14 +15,14 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from analysis import recurrence as R
-from analysis.derivation import Derivation
-from numerics import compile_kernel
-from numerics.backends import to_numpy
-from numerics.recurrence import (gauss_newton_hessian, gauss_newton_hessian_mc, lyapunov_moments,
+from lemmata.analysis import recurrence as R
+from lemmata.analysis.derivation import Derivation
+from lemmata.numerics import compile_kernel
+from lemmata.numerics.backends import to_numpy
+from lemmata.numerics.recurrence import (gauss_newton_hessian, gauss_newton_hessian_mc, lyapunov_moments,
                                  simulate_moments)
-from numerics.scan import linear_scan
-from numerics.stats import Estimate, fit_slope
+from lemmata.numerics.scan import linear_scan
+from lemmata.numerics.stats import Estimate, fit_slope
 
 from ..check import Bound, Check, Exact, MonteCarlo, Order
 

@@ -2,7 +2,7 @@
 Kersting, Proske, Lucchi; AISTATS 2024).
 
 Three exact references meet the Monte Carlo here: the SDE coefficients derived by
-:mod:`analysis.sde` from the update rules, the exact second-moment recursions of the discrete
+:mod:`lemmata.analysis.sde` from the update rules, the exact second-moment recursions of the discrete
 algorithms on linear games (S_{k+1} = G S G^T + eta^2 sigma^2 N N^T) and of the Euler-Maruyama
 scheme (which gives the declared discretisation bias of each SDE Monte Carlo check exactly), and
 the closed forms of the linear SDEs.
@@ -19,10 +19,10 @@ from scipy.integrate import solve_ivp
 from scipy.linalg import expm, solve_continuous_lyapunov
 from scipy.optimize import minimize_scalar
 
-from analysis import sde as S
-from analysis.errors import LemmataError
-from numerics.sde import simulate, simulate_discrete
-from numerics.stats import Estimate, fit_slope
+from lemmata.analysis import sde as S
+from lemmata.analysis.errors import LemmataError
+from lemmata.numerics.sde import simulate, simulate_discrete
+from lemmata.numerics.stats import Estimate, fit_slope
 
 from ..check import Bound, Check, Exact, MonteCarlo, Order
 

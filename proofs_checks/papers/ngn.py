@@ -2,8 +2,8 @@
 Gauss-Newton stepsizes (Orvieto & Xiao, 2024).
 
 Statement labels (N1-N6, F1-F3) follow the paper brief in ``shared/papers``. Trajectory checks
-run the optimisers of :mod:`numerics.optim` on the problems of :mod:`numerics.problems` and
-evaluate the closed forms of :mod:`analysis.ngn` with kernels compiled for the selected backend.
+run the optimisers of :mod:`lemmata.numerics.optim` on the problems of :mod:`lemmata.numerics.problems` and
+evaluate the closed forms of :mod:`lemmata.analysis.ngn` with kernels compiled for the selected backend.
 Round-off allowances are declared as multiples of the double-precision epsilon.
 """
 
@@ -14,12 +14,12 @@ import functools
 import numpy as np
 import sympy as sp
 
-from analysis import ngn as ngn_forms
-from numerics import compile_kernel
-from numerics.backends import to_numpy
-from numerics import optim
-from numerics.problems import LeastSquares, LogisticRegression, OffsetQuadratic, SigmoidRegression
-from numerics.stats import Estimate, fit_slope, mean_estimate
+from lemmata.analysis import ngn as ngn_forms
+from lemmata.numerics import compile_kernel
+from lemmata.numerics.backends import to_numpy
+from lemmata.numerics import optim
+from lemmata.numerics.problems import LeastSquares, LogisticRegression, OffsetQuadratic, SigmoidRegression
+from lemmata.numerics.stats import Estimate, fit_slope, mean_estimate
 
 from ..check import Bound, Check, Exact, Order
 

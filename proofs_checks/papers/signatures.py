@@ -13,12 +13,12 @@ import math
 import numpy as np
 import sympy as sp
 
-from analysis import cde as acde
-from analysis import signature as asig
-from numerics import cde
-from numerics.backends import to_numpy
-from numerics.signature import logsignature, signature, signature_combine, signature_kernel
-from numerics.stats import Estimate, fit_slope, mean_estimate
+from lemmata.analysis import cde as acde
+from lemmata.analysis import signature as asig
+from lemmata.numerics import cde
+from lemmata.numerics.backends import to_numpy
+from lemmata.numerics.signature import logsignature, signature, signature_combine, signature_kernel
+from lemmata.numerics.stats import Estimate, fit_slope, mean_estimate
 
 from ..check import Bound, Check, Exact, MonteCarlo, Order
 
@@ -533,7 +533,7 @@ def _ratio_estimate(e2, y2) -> Estimate:
 
 
 def _toy_numeric(point, ctx):
-    """Test RMSE / predict-zero RMSE of :func:`numerics.cde.toy_task` (data seed = run seed)."""
+    """Test RMSE / predict-zero RMSE of :func:`lemmata.numerics.cde.toy_task` (data seed = run seed)."""
     prediction, target = cde.toy_task(point["task"], point["n_paths"], point["N"], diagonal=point["A"] == "diagonal",
                                       seed=ctx.seed, model_seed=ctx.seed + 1, length=point["length"])
     return _ratio_estimate((prediction - target) ** 2, target ** 2)

@@ -11,9 +11,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from analysis import vandermonde as VA
-from numerics import encoder
-from numerics.stats import fit_slope
+from lemmata.analysis import vandermonde as VA
+from lemmata.numerics import encoder
+from lemmata.numerics.stats import fit_slope
 
 from ..check import Bound, Check, Exact, Order
 

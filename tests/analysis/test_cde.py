@@ -6,8 +6,8 @@ import itertools
 import pytest
 import sympy as sp
 
-from analysis import cde
-from analysis.signature import signature
+from lemmata.analysis import cde
+from lemmata.analysis.signature import signature
 
 POINTS = [(0, 0), (1, 0), (sp.Rational(1, 2), 2), (3, -1)]
 

@@ -2,7 +2,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from analysis import Assumption, AssumptionError, Derivation, LemmataError
+from lemmata.analysis import Assumption, AssumptionError, Derivation, LemmataError
 
 x, y, a = sp.symbols("x y a", real=True)
 

@@ -4,8 +4,8 @@ import mpmath
 import pytest
 import sympy as sp
 
-from analysis import AssumptionError
-from analysis import logistic as LG
+from lemmata.analysis import AssumptionError
+from lemmata.analysis import logistic as LG
 
 
 def test_two_cluster_forms_match_the_brief():

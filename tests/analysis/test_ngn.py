@@ -1,10 +1,10 @@
-"""Closed forms of analysis.ngn against independent computations."""
+"""Closed forms of lemmata.analysis.ngn against independent computations."""
 
 import numpy as np
 import pytest
 import sympy as sp
 
-from analysis import ngn
+from lemmata.analysis import ngn
 
 f, g2, sigma, L = (ngn.SYMBOLS[k] for k in ("f", "grad_sq_norm", "sigma", "L"))
 

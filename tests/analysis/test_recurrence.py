@@ -3,7 +3,7 @@ the published reference) and against independent limits."""
 
 import sympy as sp
 
-from analysis import recurrence as R
+from lemmata.analysis import recurrence as R
 
 a, b, rho, lam, nu = R.a, R.b, R.rho, R.lam, R.nu
 

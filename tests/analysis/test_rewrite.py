@@ -1,6 +1,6 @@
 import sympy as sp
 
-from analysis.rewrite import apply_rewrites, expm1, log1p, logaddexp
+from lemmata.analysis.rewrite import apply_rewrites, expm1, log1p, logaddexp
 
 x, y = sp.symbols("x y", real=True)
 

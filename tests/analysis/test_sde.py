@@ -3,8 +3,8 @@
 import pytest
 import sympy as sp
 
-from analysis import LemmataError
-from analysis import sde as S
+from lemmata.analysis import LemmataError
+from lemmata.analysis import sde as S
 
 x, y, lam, a = sp.symbols("x y lam a", real=True)
 eta, rho, sigma = S.ETA, S.RHO, S.SIGMA

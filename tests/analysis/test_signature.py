@@ -8,8 +8,8 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import LemmataError
-from analysis import signature as S
+from lemmata.analysis import LemmataError
+from lemmata.analysis import signature as S
 
 
 def test_known_values_of_an_l_shaped_path():

@@ -1,6 +1,6 @@
 import sympy as sp
 
-from analysis import vandermonde as V
+from lemmata.analysis import vandermonde as V
 
 
 def test_determinant_is_the_product_formula():

@@ -28,7 +28,7 @@ def test_ngn_sweep_spec_runs_and_draws_its_figure(tmp_path):
     """The shipped spec, shrunk (two step sizes, one seed) and pointed at a temporary store."""
     import re
 
-    from proofs_checks import cli
+    from lemmata.proofs_checks import cli
 
     text = (ROOT / "examples" / "ngn_sweep.toml").read_text()
     text = text.replace('"../out/ngn_sweep.sqlite"', repr(str(tmp_path / "s.sqlite")).replace("'", '"'))
@@ -81,7 +81,7 @@ def test_memory_sweep_spec_runs(tmp_path):
     """The shipped curse-of-memory spec, shrunk and pointed at a temporary store."""
     import re
 
-    from proofs_checks import cli
+    from lemmata.proofs_checks import cli
 
     text = (ROOT / "examples" / "memory_sweep.toml").read_text()
     text = text.replace('"../out/memory_sweep.sqlite"', '"' + str(tmp_path / "s.sqlite") + '"')

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sps
 
-from graphs import distance_chains, hop_aggregate, hop_counts, hop_masks
+from lemmata.graphs import distance_chains, hop_aggregate, hop_counts, hop_masks
 
 GRAPHS = {
     "gnp": nx.gnp_random_graph(50, 0.06, seed=1),

@@ -2,7 +2,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from graphs import distance_chains, gred_layer, gred_model, init_gred_layer, normalised_gain
+from lemmata.graphs import distance_chains, gred_layer, gred_model, init_gred_layer, normalised_gain
 
 
 def test_layer_is_permutation_equivariant_and_the_readout_invariant():
@@ -29,8 +29,8 @@ def test_hop_recurrence_weights_hop_k_by_lambda_to_the_k():
     chains = distance_chains(G, 4)
     p = init_gred_layer(4, 3, r_min=0.3, seed=5)
     H = np.random.default_rng(0).normal(size=(6, 4))
-    from graphs.gred import _gelu, _layer_norm
-    from graphs.distance import hop_aggregate
+    from lemmata.graphs.gred import _gelu, _layer_norm
+    from lemmata.graphs.distance import hop_aggregate
     x = hop_aggregate(chains, H)
     x = x + _gelu(_layer_norm(x) @ p.W1) @ p.W2
     u = _layer_norm(x) @ p.B
@@ -58,7 +58,7 @@ def test_bad_input():
 
 
 def test_batches_of_graphs():
-    from graphs import gred_batch
+    from lemmata.graphs import gred_batch
     graphs = [nx.path_graph(4), nx.cycle_graph(5)]
     features = [np.ones((4, 4)), np.ones((5, 4))]
     layers = [init_gred_layer(4, 3, seed=1)]

@@ -4,7 +4,7 @@ SPD-WL refining 1-WL."""
 import networkx as nx
 import pytest
 
-from graphs import distinguishes
+from lemmata.graphs import distinguishes
 
 
 def test_cycle_versus_two_triangles():

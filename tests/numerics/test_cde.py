@@ -6,10 +6,10 @@ import pytest
 import scipy.linalg as sl
 import sympy as sp
 
-from analysis import cde as exact
-from numerics import cde
-from numerics.signature import signature
-from numerics.stats import fit_slope
+from lemmata.analysis import cde as exact
+from lemmata.numerics import cde
+from lemmata.numerics.signature import signature
+from lemmata.numerics.stats import fit_slope
 
 
 def _expm_reference(model, omega, z0):

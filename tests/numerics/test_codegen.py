@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analysis import Derivation, UnsupportedExpressionError
-from analysis.ngn import derive_ngn, ngn_stepsize
-from numerics import backends, compile_kernel, kernel_source
-from numerics.codegen import cache_dir
+from lemmata.analysis import Derivation, UnsupportedExpressionError
+from lemmata.analysis.ngn import derive_ngn, ngn_stepsize
+from lemmata.numerics import backends, compile_kernel, kernel_source
+from lemmata.numerics.codegen import cache_dir
 
 x, y = sp.symbols("x y", positive=True)
 z = sp.Symbol("z", real=True)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from numerics import encoder
+from lemmata.numerics import encoder
 
 
 def test_roots_reconstruction_and_dft_identity():

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from analysis import AssumptionError
-from numerics import orbits
-from numerics.logistic import gd_orbits_1d, logistic_data, two_wall_dataset_2d, wall_dataset_1d
+from lemmata.analysis import AssumptionError
+from lemmata.numerics import orbits
+from lemmata.numerics.logistic import gd_orbits_1d, logistic_data, two_wall_dataset_2d, wall_dataset_1d
 
 
 def test_solution_quantities_match_numpy_newton():

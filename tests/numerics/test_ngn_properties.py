@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics import optim
-from numerics.problems import LogisticRegression, OffsetQuadratic
+from lemmata.numerics import optim
+from lemmata.numerics.problems import LogisticRegression, OffsetQuadratic
 
 finite = st.floats(-1e3, 1e3, allow_nan=False)
 positive = st.floats(1e-3, 1e3, allow_nan=False)

@@ -4,10 +4,10 @@ reproducibility, divergence accounting, and bad input."""
 import numpy as np
 import pytest
 
-from analysis import AssumptionError, LemmataError
-from analysis.ngn import ngn_stepsize
-from numerics import compile_kernel, optim
-from numerics.problems import LeastSquares, LogisticRegression, OffsetQuadratic
+from lemmata.analysis import AssumptionError, LemmataError
+from lemmata.analysis.ngn import ngn_stepsize
+from lemmata.numerics import compile_kernel, optim
+from lemmata.numerics.problems import LeastSquares, LogisticRegression, OffsetQuadratic
 
 X = np.array([[1.0, -2.0], [0.5, 0.25]])
 G = np.array([[0.3, 0.4], [-1.0, 2.0]])

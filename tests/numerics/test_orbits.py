@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analysis import Derivation
-from numerics import orbits
+from lemmata.analysis import Derivation
+from lemmata.numerics import orbits
 
 x, r = sp.Symbol("x", real=True), sp.Symbol("r", positive=True)
 LOGISTIC_MAP = Derivation("logistic_map", (x,), (r,), {"map": r * x * (1 - x)})

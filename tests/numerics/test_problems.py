@@ -4,8 +4,8 @@ eigenvalues, minimisers against optimality conditions, and bad input."""
 import numpy as np
 import pytest
 
-from analysis import AssumptionError
-from numerics.problems import LeastSquares, LogisticRegression, OffsetQuadratic, SigmoidRegression
+from lemmata.analysis import AssumptionError
+from lemmata.numerics.problems import LeastSquares, LogisticRegression, OffsetQuadratic, SigmoidRegression
 
 rng = np.random.default_rng(11)
 A = rng.normal(size=(12, 3))

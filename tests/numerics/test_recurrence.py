@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from analysis import AssumptionError
-from analysis import recurrence as R
-from numerics.recurrence import ar1_input, burn_in, lyapunov_moments, simulate_moments
+from lemmata.analysis import AssumptionError
+from lemmata.analysis import recurrence as R
+from lemmata.numerics.recurrence import ar1_input, burn_in, lyapunov_moments, simulate_moments
 
 
 def test_ar1_input_has_unit_variance_and_geometric_autocorrelation():

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics.scan import (diagonal_sensitivity, linear_scan, linear_scan_dense, linear_scan_jvp,
+from lemmata.numerics.scan import (diagonal_sensitivity, linear_scan, linear_scan_dense, linear_scan_jvp,
                            sensitivity_coefficients)
 
 METHODS = [("sequential", "numba"), ("associative", "numba"), ("sequential", "numpy"),

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analysis import LemmataError
-from analysis import sde as S
-from numerics.sde import simulate, simulate_discrete
+from lemmata.analysis import LemmataError
+from lemmata.analysis import sde as S
+from lemmata.numerics.sde import simulate, simulate_discrete
 
 x, y, lam = sp.symbols("x y lam", real=True)
 SEG = S.seg(lam * x * y, x, y)
@@ -93,7 +93,7 @@ def test_bad_input():
 
 
 def test_discrete_moments_match_the_brief_recursion():
-    from numerics.sde import discrete_moments
+    from lemmata.numerics.sde import discrete_moments
     means, seconds = discrete_moments(SEG, [1.0, 1.0], n_steps=30, params=PARAMS)
     M = np.array([[0, 1.0], [-1.0, 0]])
     G = np.eye(2) - 0.01 * (M - M @ M)          # the brief: G = I - eta (M - rho M^2), N = I - rho M

@@ -1,5 +1,5 @@
 """Batched signatures against independent references: the exact rational algebra
-(analysis.signature), the closed form of a straight segment, Witt's formula for the number of
+(lemmata.analysis.signature), the closed form of a straight segment, Witt's formula for the number of
 Lyndon words, and iisignature where it is installed."""
 
 import math
@@ -8,8 +8,8 @@ import numba
 import numpy as np
 import pytest
 
-from analysis import signature as exact
-from numerics.signature import (logsig_length, logsignature, sig_length, signature, signature_combine,
+from lemmata.analysis import signature as exact
+from lemmata.numerics.signature import (logsig_length, logsignature, sig_length, signature, signature_combine,
                                 signature_kernel, tensor_exp, tensor_log)
 
 BACKENDS = ["numba", "numpy", pytest.param("cupy", marks=pytest.mark.gpu)]

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from analysis import LemmataError
-from numerics.stats import fit_slope, mean_estimate, path_generators
+from lemmata.analysis import LemmataError
+from lemmata.numerics.stats import fit_slope, mean_estimate, path_generators
 
 
 def test_mean_estimate_excludes_and_counts_non_finite():

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import LemmataError
-from numerics.study import Study, StoreError, load_spec
-from proofs_checks import cli
+from lemmata.analysis import LemmataError
+from lemmata.numerics.study import Study, StoreError, load_spec
+from lemmata.proofs_checks import cli
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -60,7 +60,7 @@ def test_summary_is_mean_and_standard_error_over_seeds(tmp_path):
 def test_kill_minus_nine_then_resume_loses_and_repeats_nothing(tmp_path):
     store = tmp_path / "killed.sqlite"
     script = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(HERE)!r}]\n"
-              "from numerics.study import Study\n"
+              "from lemmata.numerics.study import Study\n"
               f"Study('study_tasks:slow_square', {{'x': list(range(40))}}, seeds=1, name='kill', "
               f"store={str(store)!r}, version='1').run(progress=False)\n")
     proc = subprocess.Popen([sys.executable, "-c", script])

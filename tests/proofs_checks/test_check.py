@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from analysis import AssumptionError, BackendUnavailableError
-from numerics.stats import Estimate
-from proofs_checks import Bound, Check, Exact, MonteCarlo, Order, run_check
-from proofs_checks.report import catalogue_report, format_table, to_markdown
+from lemmata.analysis import AssumptionError, BackendUnavailableError
+from lemmata.numerics.stats import Estimate
+from lemmata.proofs_checks import Bound, Check, Exact, MonteCarlo, Order, run_check
+from lemmata.proofs_checks.report import catalogue_report, format_table, to_markdown
 
 
 def make(numeric, symbolic=lambda p: 1.0, tolerance=Exact(1e-12), points=({"a": 1},), **kw):

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from proofs_checks import catalogue, cli
-from proofs_checks.check import Check, Exact
+from lemmata.proofs_checks import catalogue, cli
+from lemmata.proofs_checks.check import Check, Exact
 
 
 def test_check_one_key_writes_the_json_schema(tmp_path, capsys):

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from proofs_checks import catalogue, run_check
+from lemmata.proofs_checks import catalogue, run_check
 
 CHECKS = {c.key: c for c in catalogue.load_checks(["2405.21064", "2307.11888"])}
 FAST = sorted(k for k, c in CHECKS.items() if c.cost == "fast")

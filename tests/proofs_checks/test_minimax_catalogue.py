@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from proofs_checks import catalogue, run_check
+from lemmata.proofs_checks import catalogue, run_check
 
 CHECKS = {c.key: c for c in catalogue.load_checks(["2402.12508"])}
 

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from proofs_checks import catalogue, run_check
+from lemmata.proofs_checks import catalogue, run_check
 
 CHECKS = {c.key: c for c in catalogue.load_checks(["2407.04358"])}
 FAST = sorted(k for k, c in CHECKS.items() if c.cost == "fast")
@@ -38,8 +38,8 @@ def test_wrong_closed_forms_fail(key, wrong):
 def test_stepsize_bound_check_detects_a_wrong_optimiser(monkeypatch):
     # an NGN whose stepsize ignores the gradient (gamma = sigma): violates nothing in N1's upper
     # bound but breaks N2's step-length bound at large sigma
-    from numerics import optim
-    from proofs_checks.papers import ngn as module
+    from lemmata.numerics import optim
+    from lemmata.proofs_checks.papers import ngn as module
 
     monkeypatch.setattr(optim, "ngn", lambda sigma, **kw: optim.sgd(sigma))
     module._sweep.cache_clear()
