@@ -4,6 +4,8 @@ import csv
 import importlib.util
 import pathlib
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -98,8 +100,8 @@ def test_memory_sweep_spec_runs(tmp_path):
     assert (tmp_path / "f.png").stat().st_size > 10_000
 
 
+@pytest.mark.torch
 def test_gred_long_range_example(tmp_path):
-    import pytest
     pytest.importorskip("torch")
     rows = _load("gred_long_range").main(["--out", str(tmp_path), "--distances", "3", "--steps", "200"])
     acc = {r["model"]: r["accuracy"] for r in rows}
