@@ -7,6 +7,15 @@ code ``version``. The driver is the only writer: each result is committed the mo
 so a Ctrl-C, a ``kill -9`` or a crashed worker loses at most the tasks still running, and
 ``run()`` again executes exactly the missing ones.
 
+Several runs may share one store (two terminals, two cluster jobs): every task is claimed in the
+store just before it is submitted, with a lease (owner pid, host and expiry, renewed while the
+run goes on), so the runs split the work; a task held by another live run is left to it, one
+whose lease has expired, or whose owner on this host has died, is taken over. A store that
+cannot be written (read-only, full, a folder, a missing folder that cannot be made) raises
+:class:`StoreError` ``"cannot write study store PATH: <reason>; N finished tasks are kept"``,
+with every finished task kept. Workers of ``executor="processes"`` end themselves when the
+driver process dies.
+
 Examples
 --------
 >>> def square(x, seed):
@@ -24,6 +33,8 @@ Examples
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import hashlib
 import importlib
 import inspect
@@ -31,10 +42,14 @@ import itertools
 import json
 import math
 import os
+import socket
 import sqlite3
 import sys
+import threading
 import time
 import traceback
+import uuid
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from numbers import Integral, Real
@@ -45,7 +60,7 @@ import numpy as np
 
 from lemmata.analysis.errors import LemmataError
 
-__all__ = ["Study", "RunSummary", "StudySpec", "StoreError", "load_spec", "resolve_function", "EXECUTORS"]
+__all__ = ["Study", "RunSummary", "StudySpec", "StoreError", "StudyWarning", "load_spec", "resolve_function", "EXECUTORS"]
 
 EXECUTORS = ("inline", "processes", "dask")
 _FORMAT = "lemmata-study"
@@ -54,7 +69,8 @@ _MAX_ARRAY = 10_000
 
 
 class StoreError(LemmataError):
-    """The store file is corrupted, foreign, or belongs to another study or code version."""
+    """The store file is corrupted, foreign, belongs to another study or code version, or
+    cannot be written (read-only, full disk, a folder, a folder that cannot be created)."""
 
 
 # ------------------------------------------------------------------------------ functions
@@ -120,79 +136,218 @@ def _run_task(fn, ref, search_path, params, seed):
         return "error", None, traceback.format_exc(), time.perf_counter() - start
 
 
+# ------------------------------------------------------------------------------ owners
+_HOST = socket.gethostname()
+
+
+def _process_start(pid: int) -> str:
+    """The start time of process ``pid`` in clock ticks since boot (Linux), to tell a live owner
+    from an unrelated process that got its pid later; "" where ``/proc`` is not available."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return fields[19].decode()           # field 22 of proc(5); fields[0] is field 3
+    except (OSError, IndexError):
+        return ""
+
+
+def _pid_alive(pid: int, started: str = "") -> bool:
+    """Whether process ``pid`` of this host is alive (a zombie is dead; a pid reused by another
+    process, seen by its start time, is dead)."""
+    if os.name == "nt":                      # os.kill(pid, 0) would send CTRL_C_EVENT there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass                                 # alive, owned by another user
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        if fields[0] in (b"Z", b"X"):
+            return False
+        if started and fields[19].decode() != started:
+            return False
+    except (OSError, IndexError):
+        pass
+    return True
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """One ``run()``: a random token plus the pid, host and process start time that let another
+    run decide whether its claims are still alive."""
+
+    token: str
+    pid: int
+    host: str
+    started: str
+
+    @classmethod
+    def here(cls) -> "_Owner":
+        return cls(uuid.uuid4().hex, os.getpid(), _HOST, _process_start(os.getpid()))
+
+
+def _claim_alive(pid: int, host: str, started: str, expires: float, now: float) -> bool:
+    """A claim holds while its lease has not expired and, on this host, its owner process lives
+    (so the claims of a killed run on this machine are taken over at once)."""
+    if expires < now:
+        return False
+    return host != _HOST or _pid_alive(pid, started)
+
+
 # ------------------------------------------------------------------------------ store
 def _connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
+    connection = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        connection.close()
+        raise
     return connection
+
+
+_CLAIMS_TABLE = """CREATE TABLE IF NOT EXISTS claims (
+    task_id TEXT PRIMARY KEY, version TEXT NOT NULL, owner TEXT NOT NULL, pid INTEGER NOT NULL,
+    host TEXT NOT NULL, started TEXT NOT NULL, expires REAL NOT NULL)"""
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on an exception) on an autocommit
+    connection: one writer at a time across processes, the others wait up to the timeout."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, value, tb):
+        if kind is None:
+            self.db.execute("COMMIT")
+        else:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        return False
+
+
+def _unwritable(path: Path, reason, kept: int | None) -> StoreError:
+    tail = ("nothing was written" if kept is None else
+            f"{kept} finished task{'s' if kept != 1 else ''} {'are' if kept != 1 else 'is'} kept")
+    return StoreError(f"cannot write study store {path}: {reason}; {tail}.")
 
 
 class _Store:
     def __init__(self, path: Path, name: str, version: str, function: str, new_version: bool):
         self.path = path
+        if path.is_dir():
+            raise _unwritable(path, "it is a directory (give a file name, e.g. "
+                                    f"{str(path / 'study.sqlite')!r})", None)
         existed = path.exists() and path.stat().st_size > 0
         if existed:
-            with open(path, "rb") as handle:
-                if handle.read(16) != b"SQLite format 3\x00":
-                    raise StoreError(f"`store` {str(path)!r} is not a SQLite file (corrupted or foreign); "
-                                     f"refusing to touch it.")
-            # inspect read-only first: even switching the journal mode would write to the file
-            try:
-                probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-                try:
-                    tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-                    meta = dict(probe.execute("SELECT key, value FROM lemmata_meta")) \
-                        if "lemmata_meta" in tables else {}
-                finally:
-                    probe.close()
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(f"`store` {str(path)!r} cannot be read as a study store: {exc}.") from exc
-            if "lemmata_meta" not in tables or meta.get("format") != _FORMAT:
-                raise StoreError(f"`store` {str(path)!r} is a SQLite database of something else (tables "
-                                 f"{sorted(tables)}); refusing to write into it.")
-            if meta.get("name") != name:
-                raise StoreError(f"`store` {str(path)!r} belongs to study {meta.get('name')!r}, "
-                                 f"not {name!r}; use another store file.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = _connect(path)
-        if not existed:
-            self._create(name, version, function)
-        self._check(name, version, new_version)
+            self._inspect(name, version, new_version)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _unwritable(path, f"cannot create its folder {str(path.parent)!r} ({exc.strerror or exc})",
+                              None) from exc
+        created = not path.exists()
+        try:
+            self.db = _connect(path)
+        except sqlite3.Error as exc:
+            raise _unwritable(path, exc, self._count_readable() if existed else None) from exc
+        try:
+            with _Transaction(self.db) as db:
+                if not existed:
+                    self._create(db, name, version, function)
+                elif self.meta().get("version") != version:      # new_version was checked above
+                    db.execute("UPDATE lemmata_meta SET value=? WHERE key='version'", (version,))
+                db.execute(_CLAIMS_TABLE)
+        except sqlite3.Error as exc:
+            kept = self._count_readable() if existed else None
+            self.close()
+            if created:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+            raise _unwritable(path, exc, kept) from exc
 
-    def _create(self, name, version, function):
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.execute("CREATE TABLE lemmata_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            self.db.execute("""CREATE TABLE tasks (
-                task_id TEXT PRIMARY KEY, version TEXT NOT NULL, ordinal INTEGER NOT NULL,
-                params TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
-                result TEXT, error TEXT, seconds REAL, finished_at TEXT NOT NULL)""")
-            now = datetime.now(timezone.utc).isoformat()
-            self.db.executemany("INSERT INTO lemmata_meta VALUES (?, ?)", [
-                ("format", _FORMAT), ("format_version", _FORMAT_VERSION), ("name", name),
-                ("version", version), ("function", function), ("created", now)])
-            self.db.execute("COMMIT")
+    def _inspect(self, name, version, new_version):
+        """Every reason to refuse an existing file, found before anything could write to it (a
+        plain connection that only reads writes nothing to a foreign database, and the -wal and
+        -shm files that reading a WAL store creates go away when it closes)."""
+        path = self.path
+        try:
+            with open(path, "rb") as handle:
+                header = handle.read(16)
+        except OSError as exc:
+            raise StoreError(f"`store` {str(path)!r} cannot be read: {exc.strerror or exc}.") from exc
+        if header != b"SQLite format 3\x00":
+            raise StoreError(f"`store` {str(path)!r} is not a SQLite file (corrupted or foreign); "
+                             f"refusing to touch it.")
+        try:
+            probe = sqlite3.connect(str(path), timeout=30.0)
+            try:
+                tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                meta = dict(probe.execute("SELECT key, value FROM lemmata_meta")) \
+                    if "lemmata_meta" in tables else {}
+            finally:
+                probe.close()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"`store` {str(path)!r} cannot be read as a study store: {exc}.") from exc
+        if "lemmata_meta" not in tables or meta.get("format") != _FORMAT:
+            raise StoreError(f"`store` {str(path)!r} is a SQLite database of something else (tables "
+                             f"{sorted(tables)}); refusing to write into it.")
+        if meta.get("name") != name:
+            raise StoreError(f"`store` {str(path)!r} belongs to study {meta.get('name')!r}, "
+                             f"not {name!r}; use another store file.")
+        if meta.get("version") != version and not new_version:
+            raise StoreError(
+                f"`store` {str(path)!r} holds study {name!r} at code version "
+                f"{meta.get('version')!r}, but this is version {version!r}. Nothing was overwritten. "
+                f"Pass new_version=True (CLI: --new-version) to start the new version in this "
+                f"store (old results stay, under their version), or use another store.")
+
+    def _create(self, db, name, version, function):
+        db.execute("CREATE TABLE lemmata_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("""CREATE TABLE tasks (
+            task_id TEXT PRIMARY KEY, version TEXT NOT NULL, ordinal INTEGER NOT NULL,
+            params TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
+            result TEXT, error TEXT, seconds REAL, finished_at TEXT NOT NULL)""")
+        now = datetime.now(timezone.utc).isoformat()
+        db.executemany("INSERT INTO lemmata_meta VALUES (?, ?)", [
+            ("format", _FORMAT), ("format_version", _FORMAT_VERSION), ("name", name),
+            ("version", version), ("function", function), ("created", now)])
+
+    def close(self):
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close()
+            self.db = None
+
+    def _count_readable(self, version: str | None = None) -> int | None:
+        """Finished tasks in the store (of ``version``, or all), read by a fresh connection: a
+        full disk still reads. None when even that fails."""
+        try:
+            probe = sqlite3.connect(str(self.path), timeout=30.0)
+            try:
+                if version is None:
+                    return probe.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
+                return probe.execute("SELECT COUNT(*) FROM tasks WHERE version=?", (version,)).fetchone()[0]
+            finally:
+                probe.close()
+        except sqlite3.Error:
+            return None
+
+    def failure(self, exc, version: str) -> StoreError:
+        return _unwritable(self.path, exc, self._count_readable(version))
 
     def meta(self) -> dict:
         return dict(self.db.execute("SELECT key, value FROM lemmata_meta"))
-
-    def _check(self, name, version, new_version):
-        meta = self.meta()
-        if meta.get("format") != _FORMAT:
-            raise StoreError(f"`store` {str(self.path)!r} is not a lemmata study store.")
-        if meta.get("name") != name:
-            raise StoreError(f"`store` {str(self.path)!r} belongs to study {meta.get('name')!r}, "
-                             f"not {name!r}; use another store file.")
-        if meta.get("version") != version:
-            if not new_version:
-                raise StoreError(
-                    f"`store` {str(self.path)!r} holds study {name!r} at code version "
-                    f"{meta.get('version')!r}, but this is version {version!r}. Nothing was overwritten. "
-                    f"Pass new_version=True (CLI: --new-version) to start the new version in this "
-                    f"store (old results stay, under their version), or use another store.")
-            with self.db:
-                self.db.execute("UPDATE lemmata_meta SET value=? WHERE key='version'", (version,))
 
     def finished(self, version: str, include_errors: bool) -> set:
         statuses = ("done", "error") if include_errors else ("done",)
@@ -201,17 +356,129 @@ class _Store:
                                (version, *statuses))
         return {r[0] for r in rows}
 
-    def record(self, task, version, status, result, error, seconds):
-        self.db.execute(
-            "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (task.task_id, version, task.ordinal, json.dumps(task.params), task.seed,
-             status, None if result is None else json.dumps(result), error, seconds,
-             datetime.now(timezone.utc).isoformat()))
+    def claim(self, tasks, version: str, owner: _Owner, lease: float, include_errors: bool):
+        """Claim, in one transaction, every task of ``tasks`` that is neither finished nor held
+        by another live run. Returns ``(claimed, held)``: our tasks, and ``{task: (pid, host)}``
+        for those another run holds. Finished tasks are in neither."""
+        statuses = ("done", "error") if include_errors else ("done",)
+        claimed, held = [], {}
+        now = time.time()
+        with _Transaction(self.db) as db:
+            for task in tasks:
+                row = db.execute("SELECT status FROM tasks WHERE task_id=?", (task.task_id,)).fetchone()
+                if row is not None and row[0] in statuses:
+                    continue
+                other = db.execute("SELECT owner, pid, host, started, expires FROM claims WHERE task_id=?",
+                                   (task.task_id,)).fetchone()
+                if other is not None and other[0] != owner.token and _claim_alive(*other[1:], now):
+                    held[task.task_id] = (task, other[1], other[2])
+                    continue
+                db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (task.task_id, version, owner.token, owner.pid, owner.host, owner.started,
+                            now + lease))
+                claimed.append(task)
+        return claimed, held
+
+    def release(self, owner: _Owner):
+        try:
+            with _Transaction(self.db) as db:
+                db.execute("DELETE FROM claims WHERE owner=?", (owner.token,))
+        except (sqlite3.Error, AttributeError):
+            pass            # unreleased claims lapse with their lease (or their owner's pid)
+
+    def record(self, task, version, status, result, error, seconds, owner: _Owner | None = None):
+        with _Transaction(self.db) as db:
+            db.execute(
+                "INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (task.task_id, version, task.ordinal, json.dumps(task.params), task.seed,
+                 status, None if result is None else json.dumps(result), error, seconds,
+                 datetime.now(timezone.utc).isoformat()))
+            if owner is not None:
+                db.execute("DELETE FROM claims WHERE task_id=? AND owner=?", (task.task_id, owner.token))
 
     def rows(self, version: str, status: str):
         return self.db.execute(
             "SELECT params, seed, result, error, seconds FROM tasks WHERE version=? AND status=? "
             "ORDER BY ordinal", (version, status)).fetchall()
+
+
+class _Renewal(threading.Thread):
+    """Extends the leases of one run every third of the lease, on its own connection, until
+    stopped; a failed renewal is left to lapse (the run's writes report storage faults)."""
+
+    def __init__(self, path: Path, owner: _Owner, lease: float):
+        super().__init__(name="lemmata-study-lease", daemon=True)
+        self.path, self.owner, self.lease = path, owner, lease
+        self.stopped = threading.Event()
+
+    def run(self):
+        try:
+            db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+        except sqlite3.Error:
+            return
+        try:
+            while not self.stopped.wait(self.lease / 3):
+                try:
+                    db.execute("UPDATE claims SET expires=? WHERE owner=?",
+                               (time.time() + self.lease, self.owner.token))
+                except sqlite3.Error:
+                    pass
+        finally:
+            db.close()
+
+    def stop(self):
+        self.stopped.set()
+        self.join(timeout=5)
+
+
+class _Feed:
+    """The tasks of one run, handed out to the executor a few at a time, each claimed in the
+    store just before it is submitted."""
+
+    def __init__(self, store: _Store, todo, version: str, owner: _Owner, lease: float, retry_errors: bool):
+        self.store, self.version, self.owner, self.lease = store, version, owner, lease
+        self.include_errors = not retry_errors
+        self.queue = collections.deque(todo)
+        self.held: dict = {}
+
+    def take(self, n: int) -> list:
+        """Up to ``n`` claimed tasks; ``[]`` when none is left that this run may take (tasks held
+        by another live run are looked at again on every call, in case it died)."""
+        if n <= 0:
+            return []
+        got = []
+        if self.held:
+            again, self.held = [t for t, _, _ in self.held.values()], {}
+            claimed, self.held = self.store.claim(again, self.version, self.owner, self.lease,
+                                                  self.include_errors)
+            got += claimed[:n]
+            self.queue.extendleft(reversed(claimed[n:]))
+        while self.queue and len(got) < n:
+            batch = [self.queue.popleft() for _ in range(min(n - len(got), len(self.queue)))]
+            claimed, held = self.store.claim(batch, self.version, self.owner, self.lease, self.include_errors)
+            got += claimed
+            self.held.update(held)
+        return got
+
+    def others(self) -> tuple:
+        """``((pid, host, n_tasks), ...)`` of the runs that hold tasks this run left to them."""
+        counts = collections.Counter((pid, host) for _, pid, host in self.held.values())
+        return tuple((pid, host, n) for (pid, host), n in sorted(counts.items()))
+
+
+def _watch_parent(parent: int, interval: float = 0.5):
+    """Pool initializer: a daemon thread that ends this worker when the run's driver process
+    dies (a pool worker blocked on its task queue would otherwise outlive a killed parent)."""
+    parent_started = _process_start(parent)
+    ppid = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != ppid or not _pid_alive(parent, parent_started):
+                os._exit(70)
+
+    threading.Thread(target=watch, name="lemmata-parent-watchdog", daemon=True).start()
 
 
 # ------------------------------------------------------------------------------ study
@@ -225,33 +492,97 @@ class _Task:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What one ``run()`` did: tasks executed now, skipped as already finished, failed now."""
+    """What one ``run()`` did.
+
+    Attributes
+    ----------
+    n_tasks : int
+        Tasks of the study (grid points x seeds).
+    n_executed : int
+        Tasks this run executed.
+    n_skipped : int
+        Tasks found finished (before the run, or by another run while it went on).
+    n_errors : int
+        Tasks of this run that raised.
+    seconds : float
+    n_left_to_others : int
+        Tasks that another live run had claimed and was working on; left to it.
+    others : tuple of (pid, host, n_tasks)
+        Those runs.
+    """
 
     n_tasks: int
     n_executed: int
     n_skipped: int
     n_errors: int
     seconds: float
+    n_left_to_others: int = 0
+    others: tuple = ()
+
+    def to_dict(self) -> dict:
+        return {"n_tasks": self.n_tasks, "n_executed": self.n_executed, "n_skipped": self.n_skipped,
+                "n_errors": self.n_errors, "seconds": self.seconds,
+                "n_left_to_others": self.n_left_to_others, "others": [list(o) for o in self.others]}
+
+
+class StudyWarning(UserWarning):
+    """Something a study run wants its user to know that is not an error (tasks left to
+    another run working on the same store)."""
+
+
+def _others_message(others) -> str:
+    parts = [f"another run (pid {pid} on {host}) is working on {n} task{'s' if n != 1 else ''}"
+             for pid, host, n in others]
+    return f"{'; '.join(parts)} of this study; they are left to it."
 
 
 class _Progress:
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled, self.done = total, enabled and total > 0, 0
+    """Progress on ``stream``: a redrawn bar on a terminal, else one line every ``step_percent``
+    per cent of the tasks (and at the end), so a log file shows a long run advancing."""
+
+    def __init__(self, total: int, enabled: bool, name: str, stream=None, step_percent: float = 5.0):
+        self.stream = stream if stream is not None else sys.stderr
+        self.total, self.enabled, self.done, self.name = total, enabled and total > 0, 0, name
+        try:
+            self.tty = bool(self.stream.isatty())
+        except (AttributeError, ValueError):
+            self.tty = False
+        self.every = max(1, math.ceil(total * step_percent / 100))
         self.start = self.last = time.perf_counter()
+        self.closed = False
+
+    def _times(self, now):
+        rate = self.done / max(now - self.start, 1e-9)
+        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+        return now - self.start, eta
 
     def step(self):
         self.done += 1
+        if not self.enabled:
+            return
         now = time.perf_counter()
-        if self.enabled and (now - self.last > 0.2 or self.done == self.total):
-            self.last = now
-            rate = self.done / max(now - self.start, 1e-9)
-            eta = (self.total - self.done) / rate if rate > 0 else float("inf")
-            filled = int(30 * self.done / self.total)
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
-                             f"{now - self.start:.1f}s elapsed, ETA {eta:.1f}s ")
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+        elapsed, eta = self._times(now)
+        if self.tty:
+            if now - self.last > 0.2 or self.done == self.total:
+                self.last = now
+                filled = int(30 * self.done / self.total)
+                self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} "
+                                  f"{elapsed:.1f}s elapsed, ETA {eta:.1f}s ")
+                if self.done == self.total:
+                    self.stream.write("\n")
+                    self.closed = True
+                self.stream.flush()
+        elif self.done % self.every == 0 or self.done == self.total:
+            self.stream.write(f"study {self.name!r}: {self.done}/{self.total} tasks "
+                              f"({100 * self.done / self.total:.0f}%), {elapsed:.1f} s elapsed, "
+                              f"ETA {eta:.1f} s\n")
+            self.stream.flush()
+            self.closed = self.done == self.total
+
+    def close(self):
+        if self.enabled and self.tty and not self.closed and self.done:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 class Study:
@@ -312,8 +643,14 @@ class Study:
         return [t for t in self.tasks if t.task_id not in finished]
 
     def run(self, executor: str = "inline", scheduler=None, progress: bool | None = None, *,
-            max_workers: int | None = None, retry_errors: bool = False) -> RunSummary:
+            max_workers: int | None = None, retry_errors: bool = False, lease: float = 60.0) -> RunSummary:
         """Run every task not yet finished, committing each result as it arrives.
+
+        Each task is claimed in the store just before it is submitted (a lease of ``lease``
+        seconds carrying this process's pid and host, renewed while the run goes on), so several
+        runs of the same study on one store split the work: a task claimed by another live run
+        is left to it (a :class:`StudyWarning` names that run), one whose lease expired, or
+        whose owner process on this host is gone (``kill -9``), is taken over.
 
         Parameters
         ----------
@@ -322,27 +659,83 @@ class Study:
             For ``"dask"``: a scheduler address (``"tcp://host:8786"``) or a client; None starts
             a LocalCluster for the duration of the run.
         progress : bool, optional
-            Show a progress bar with ETA on stderr (default: when stderr is a terminal).
+            Progress on stderr: a bar on a terminal, else a line every 5 % of the tasks.
+            Default on; False for silence.
         max_workers : int, optional
-            Pool size for ``"processes"`` (and for the LocalCluster).
+            Pool size for ``"processes"`` (and for the LocalCluster). The pool's workers end
+            themselves when this process dies.
         retry_errors : bool
             Run again the tasks that raised in an earlier run.
+        lease : float
+            Seconds a claim holds without renewal (renewed every ``lease / 3`` s). A run on
+            another host takes over the claims of a run that stopped renewing after this long.
+            An ``"inline"`` task that holds the GIL longer than ``lease`` blocks the renewal and
+            may be repeated by another run (wasted work, never a wrong result).
+
+        Returns
+        -------
+        RunSummary
+
+        Raises
+        ------
+        StoreError
+            When the store cannot be written (read-only, full disk, ...): ``"cannot write study
+            store PATH: <reason>; N finished tasks are kept"``. Every task finished before is in
+            the store; running again executes only the missing ones.
         """
         if executor not in EXECUTORS:
             raise ValueError(f"`executor` must be one of {', '.join(map(repr, EXECUTORS))}; got {executor!r}.")
         if scheduler is not None and executor != "dask":
             raise ValueError(f"`scheduler` is only used with executor='dask'; got executor={executor!r}.")
+        if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, Integral)
+                                        or max_workers < 1):
+            raise ValueError(f"`max_workers` must be a positive integer; got {max_workers!r}.")
+        if isinstance(lease, bool) or not isinstance(lease, Real) or not math.isfinite(lease) or lease <= 0:
+            raise ValueError(f"`lease` must be a positive number of seconds; got {lease!r}.")
+        if self._store.db is None:
+            raise StoreError(f"study {self.name!r} was closed; make a new Study to run it.")
         todo = self.pending(retry_errors)
-        bar = _Progress(len(todo), sys.stderr.isatty() if progress is None else progress)
+        bar = _Progress(len(todo), True if progress is None else bool(progress), self.name)
         start = time.perf_counter()
-        errors = 0
+        executed = errors = 0
+        owner = _Owner.here()
+        feed = _Feed(self._store, todo, self.version, owner, float(lease), retry_errors)
+        renewal = _Renewal(self.store_path, owner, float(lease))
+        renewal.start()
         runner = {"inline": self._inline, "processes": self._processes, "dask": self._dask}[executor]
-        for task, (status, result, error, seconds) in runner(todo, scheduler, max_workers):
-            self._store.record(task, self.version, status, result, error, seconds)
-            errors += status == "error"
-            bar.step()
-        return RunSummary(len(self.tasks), len(todo), len(self.tasks) - len(todo), errors,
-                          time.perf_counter() - start)
+        try:
+            with contextlib.closing(runner(feed, scheduler, max_workers)) as outcomes:
+                for task, (status, result, error, seconds) in outcomes:
+                    try:
+                        self._store.record(task, self.version, status, result, error, seconds, owner)
+                    except sqlite3.Error as exc:
+                        raise self._store.failure(exc, self.version) from exc
+                    executed += 1
+                    errors += status == "error"
+                    bar.step()
+        except sqlite3.Error as exc:                 # a claim that could not be written
+            raise self._store.failure(exc, self.version) from exc
+        finally:
+            renewal.stop()
+            self._store.release(owner)
+            bar.close()
+        others = feed.others()
+        left = sum(n for _, _, n in others)
+        if others:
+            warnings.warn(_others_message(others), StudyWarning, stacklevel=2)
+        return RunSummary(len(self.tasks), executed, len(self.tasks) - executed - left, errors,
+                          time.perf_counter() - start, left, others)
+
+    def close(self):
+        """Close the store's connection (the study cannot run afterwards)."""
+        self._store.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
     def _payload(self):
         """What travels to a worker: the ``module:function`` reference when the worker can
@@ -357,24 +750,35 @@ class Study:
             return None, self._ref, self.search_path
         return self.fn, self._ref, self.search_path
 
-    def _inline(self, todo, scheduler, max_workers):
-        for task in todo:
+    def _inline(self, feed, scheduler, max_workers):
+        while True:
+            batch = feed.take(1)
+            if not batch:
+                return
+            task = batch[0]
             yield task, _run_task(self.fn, self._ref, self.search_path, task.params, task.seed)
 
-    def _processes(self, todo, scheduler, max_workers):
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    def _processes(self, feed, scheduler, max_workers):
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         fn, ref, path = self._payload()
-        with ProcessPoolExecutor(max_workers=max_workers) as pool:
-            futures = {pool.submit(_run_task, fn, ref, path, t.params, t.seed): t for t in todo}
-            try:
-                for future in as_completed(futures):
-                    yield futures[future], future.result()
-            finally:
-                for future in futures:
-                    future.cancel()
+        workers = max_workers or os.cpu_count() or 1
+        window = 2 * workers                 # claimed ahead so that no worker waits for a claim
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_watch_parent, initargs=(os.getpid(),))
+        futures = {}
+        try:
+            for t in feed.take(window):
+                futures[pool.submit(_run_task, fn, ref, path, t.params, t.seed)] = t
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield futures.pop(future), future.result()
+                for t in feed.take(window - len(futures)):
+                    futures[pool.submit(_run_task, fn, ref, path, t.params, t.seed)] = t
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
-    def _dask(self, todo, scheduler, max_workers):
+    def _dask(self, feed, scheduler, max_workers):
         try:
             from dask.distributed import Client, LocalCluster, as_completed
         except ImportError as exc:
@@ -392,14 +796,28 @@ class Study:
         else:
             client = scheduler
         try:
-            futures = {}
-            for t in todo:
-                future = client.submit(_run_task, fn, ref, path, t.params, t.seed, pure=False,
-                                       key=f"{self.name}-{t.task_id}")
-                futures[future] = t
             try:
-                for future in as_completed(list(futures)):
-                    yield futures[future], future.result()
+                threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+            except Exception:
+                threads = 0
+            window = 2 * max(threads, max_workers or 2)
+            futures = {}
+
+            def submit(tasks):
+                new = []
+                for t in tasks:
+                    future = client.submit(_run_task, fn, ref, path, t.params, t.seed, pure=False,
+                                           key=f"{self.name}-{t.task_id}-{feed.owner.token[:8]}")
+                    futures[future] = t
+                    new.append(future)
+                return new
+
+            pending = as_completed(submit(feed.take(window)))
+            try:
+                for future in pending:
+                    yield futures.pop(future), future.result()
+                    for new in submit(feed.take(window - len(futures))):
+                        pending.add(new)
             finally:
                 client.cancel(list(futures))
         finally:

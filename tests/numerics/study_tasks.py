@@ -23,3 +23,23 @@ def fails_at_two(x, seed):
 
 def not_a_dict(x, seed):
     return [x]
+
+
+def logged_square(x, seed):
+    """Appends "pid x seed" to the file named by $LEMMATA_TEST_LOG (one short O_APPEND write per
+    execution, atomic on POSIX), so a test can count executions across processes."""
+    import os
+
+    time.sleep(float(os.environ.get("LEMMATA_TEST_SLEEP", "0.05")))
+    with open(os.environ["LEMMATA_TEST_LOG"], "a") as handle:
+        handle.write(f"{os.getpid()} {x} {seed}\n")
+    return {"y": x * x + seed}
+
+
+#: deviations of the four seeds of `two_factor`: mean 0, sample variance 5/3
+SEED_DEVIATIONS = (-1.5, -0.5, 0.5, 1.5)
+
+
+def two_factor(lr, L, seed):
+    """y = 10 L + lr + L d_seed: a grid where pooling over L gives known different answers."""
+    return {"y": 10.0 * L + lr + L * SEED_DEVIATIONS[seed]}

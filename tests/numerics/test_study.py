@@ -241,3 +241,226 @@ def test_cli_study_bad_specs(tmp_path, capsys):
     spec.write_text("[study\n")
     assert cli.main(["study", str(spec)]) == 2
     assert "not valid TOML" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ claims (issue 12)
+def _claim(store, task, owner, pid, host, expires):
+    with sqlite3.connect(store) as db:
+        db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (task.task_id, "1", owner, pid, host, "", expires))
+
+
+def test_two_processes_on_one_store_split_the_work(tmp_path):
+    """Two real processes start the same 40-task study at the same instant on one store: the
+    side file (one line per execution, written by the task itself) holds every task once."""
+    store, log, go = tmp_path / "race.sqlite", tmp_path / "executions.log", tmp_path / "go"
+    script = (f"import os, sys, time\nsys.path[:0] = [{str(ROOT)!r}, {str(HERE)!r}]\n"
+              "from lemmata.numerics.study import Study\n"
+              f"study = Study('study_tasks:logged_square', {{'x': list(range(40))}}, seeds=1, "
+              f"name='race', store={str(store)!r}, version='1')\n"
+              f"open({str(tmp_path)!r} + '/ready-' + str(os.getpid()), 'w').close()\n"
+              f"while not os.path.exists({str(go)!r}): time.sleep(0.005)\n"
+              "s = study.run(progress=False)\n"
+              "print(s.n_executed, s.n_left_to_others, s.n_skipped)\n")
+    env = {**os.environ, "LEMMATA_TEST_LOG": str(log), "LEMMATA_TEST_SLEEP": "0.05"}
+    Study("study_tasks:logged_square", {"x": list(range(40))}, seeds=1, name="race", store=store,
+          version="1", search_path=[HERE]).close()          # the store exists before the race
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    deadline = time.time() + 120
+    while len(list(tmp_path.glob("ready-*"))) < 2 and time.time() < deadline:
+        time.sleep(0.02)
+    go.touch()
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    lines = [line.split() for line in log.read_text().splitlines()]
+    executed = sorted(int(x) for _, x, _ in lines)
+    assert executed == list(range(40))                    # union = task set, none twice
+    pids = {pid for pid, _, _ in lines}
+    assert len(pids) == 2                                 # both did a share of the work
+    counts = [int(out.split()[0]) for out, _ in outputs]
+    assert sum(counts) == 40 and all(c > 0 for c in counts)
+    for out, err in outputs:                              # a task left to the other run is named
+        if int(out.split()[1]):
+            assert "another run (pid" in err and "they are left to it" in err
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0   # all released
+    joined = Study("study_tasks:logged_square", {"x": list(range(40))}, seeds=1, name="race",
+                   store=store, version="1", search_path=[HERE])
+    assert joined.pending() == []
+    os.environ["LEMMATA_TEST_LOG"] = str(tmp_path / "inline.log")
+    try:
+        inline = Study("study_tasks:logged_square", {"x": list(range(40))}, seeds=1, name="race",
+                       store=tmp_path / "inline.sqlite", version="1", search_path=[HERE])
+        os.environ["LEMMATA_TEST_SLEEP"] = "0"
+        inline.run(progress=False)
+    finally:
+        os.environ.pop("LEMMATA_TEST_LOG")
+        os.environ.pop("LEMMATA_TEST_SLEEP", None)
+    assert joined.results() == inline.results()
+
+
+def test_tasks_claimed_by_a_live_run_are_left_to_it_with_a_message(tmp_path):
+    import socket
+
+    from lemmata.numerics.study import StudyWarning
+
+    store = tmp_path / "s.sqlite"
+    study = make(store)
+    host = socket.gethostname()
+    for task in study.tasks[:3]:        # this very process is alive: a live owner on this host
+        _claim(store, task, "another-run", os.getpid(), host, time.time() + 600)
+    message = rf"another run \(pid {os.getpid()} on {host}\) is working on 3 tasks of this study; they are left to it"
+    with pytest.warns(StudyWarning, match=message):
+        summary = study.run(progress=False)
+    assert (summary.n_executed, summary.n_left_to_others, summary.n_skipped) == (9, 3, 0)
+    assert summary.others == ((os.getpid(), host, 3),)
+    # a run on another host whose lease is still valid keeps its claims; the claims of a
+    # finished process of this host are void at once, expiry or not; a released task is free
+    _claim(store, study.tasks[0], "remote", 4242, "elsewhere.example", time.time() + 600)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    _claim(store, study.tasks[1], "killed", dead.pid, host, time.time() + 600)
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM claims WHERE task_id=?", (study.tasks[2].task_id,))
+    with pytest.warns(StudyWarning, match=r"another run \(pid 4242 on elsewhere.example\) is working on "
+                                          r"1 task of this study; they are left to it"):
+        summary = study.run(progress=False)
+    assert (summary.n_executed, summary.n_left_to_others, summary.n_skipped) == (2, 1, 9)
+    # an expired lease is taken over
+    _claim(store, study.tasks[0], "remote", 4242, "elsewhere.example", time.time() - 1)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        summary = study.run(progress=False)
+    assert (summary.n_executed, summary.n_left_to_others) == (1, 0)
+    reference = make(tmp_path / "ref.sqlite")
+    reference.run(progress=False)
+    assert study.results() == reference.results()
+
+
+# ------------------------------------------------------------------------------ storage faults
+def _no_sidecars(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(("-wal", "-shm", "-journal")))
+
+
+def test_a_directory_or_an_uncreatable_folder_is_refused_clearly(tmp_path):
+    with pytest.raises(StoreError, match=r"cannot write study store .*: it is a directory.*nothing was written"):
+        make(tmp_path)
+    (tmp_path / "a_file").write_text("not a folder")
+    bad = tmp_path / "a_file" / "sub" / "s.sqlite"
+    with pytest.raises(StoreError, match=rf"cannot write study store {bad}: cannot create its folder"):
+        make(bad)
+    assert _no_sidecars(tmp_path) == []
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root writes through a read-only mode; the monkeypatched twin below runs")
+def test_read_only_folder_is_refused_clearly(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(StoreError, match="cannot write study store"):
+            make(folder / "s.sqlite")
+    finally:
+        folder.chmod(0o755)
+    assert _no_sidecars(folder) == []
+
+
+def test_full_disk_keeps_every_finished_task_and_resumes(tmp_path, monkeypatch):
+    """A real SQLite "database or disk is full": the store's connection gets a page limit a few
+    pages above its size when the run opens it."""
+    import lemmata.numerics.study as study_module
+
+    real_connect = study_module._connect
+
+    def small_disk(path):
+        connection = real_connect(path)
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count={pages + 2}")
+        return connection
+
+    grid = {"x": list(range(1, 61)), "scale": [1.0]}
+    store = tmp_path / "full.sqlite"
+    make(store, grid=grid).close()                  # created with room; then the disk "fills"
+    monkeypatch.setattr(study_module, "_connect", small_disk)
+    study = make(store, grid=grid)
+    with pytest.raises(StoreError) as info:
+        study.run(progress=False)
+    study.close()
+    monkeypatch.setattr(study_module, "_connect", real_connect)
+    with sqlite3.connect(store) as db:
+        kept = db.execute("SELECT COUNT(*) FROM tasks WHERE status='done'").fetchone()[0]
+    assert 0 < kept < 120
+    assert str(info.value) == (f"cannot write study store {store}: database or disk is full; "
+                               f"{kept} finished tasks are kept.")
+    resumed = make(store, grid=grid)
+    assert resumed.run(progress=False).n_executed == 120 - kept
+    reference = make(tmp_path / "ref.sqlite", grid=grid)
+    reference.run(progress=False)
+    assert resumed.results() == reference.results()
+
+
+def test_read_only_store_at_write_time_is_a_store_error(tmp_path, monkeypatch):
+    """The error a read-only medium gives at the first write after opening, injected."""
+    import lemmata.numerics.study as study_module
+
+    real_record = study_module._Store.record
+    calls = []
+
+    def record(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 4:
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        return real_record(self, *args, **kwargs)
+
+    monkeypatch.setattr(study_module._Store, "record", record)
+    store = tmp_path / "s.sqlite"
+    with pytest.raises(StoreError, match=r"attempt to write a readonly database; 4 finished tasks are kept"):
+        make(store).run(progress=False)
+
+
+def test_refusing_a_store_leaves_no_wal_or_shm_files(tmp_path):
+    store = tmp_path / "s.sqlite"
+    with make(store) as first:
+        first.run(progress=False)
+    assert _no_sidecars(tmp_path) == []
+    with pytest.raises(StoreError, match="new_version=True"):
+        make(store, version="2")
+    with pytest.raises(StoreError, match="belongs to study 'demo'"):
+        make(store, name="other")
+    foreign = tmp_path / "foreign.sqlite"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE customers (id INTEGER)")
+    with pytest.raises(StoreError, match="something else"):
+        make(foreign)
+    assert _no_sidecars(tmp_path) == []
+
+
+# ------------------------------------------------------------------------------ orphaned workers
+def test_process_workers_exit_when_their_parent_is_killed(tmp_path):
+    from lemmata.numerics.study import _pid_alive
+
+    log = tmp_path / "executions.log"
+    script = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(HERE)!r}]\n"
+              "from lemmata.numerics.study import Study\n"
+              "if __name__ == '__main__':\n"
+              f"    Study('study_tasks:logged_square', {{'x': list(range(400))}}, seeds=1, name='orphans', "
+              f"store={str(tmp_path / 's.sqlite')!r}, version='1').run('processes', max_workers=2, progress=False)\n")
+    (tmp_path / "driver.py").write_text(script)
+    env = {**os.environ, "LEMMATA_TEST_LOG": str(log), "LEMMATA_TEST_SLEEP": "0.1"}
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "driver.py")], env=env)
+    deadline = time.time() + 60
+    workers = set()
+    while time.time() < deadline and len(workers) < 2:
+        time.sleep(0.05)
+        if log.exists():
+            workers = {int(line.split()[0]) for line in log.read_text().splitlines() if line.strip()}
+    assert len(workers) == 2 and proc.pid not in workers
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and any(_pid_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(_pid_alive(pid) for pid in workers)
