@@ -16,17 +16,21 @@ Pipeline (one printer; the backends differ only in data):
 
 Generated modules are written to the kernel cache directory (``$LEMMATA_CACHE_DIR``, else
 ``~/.cache/lemmata/kernels``) under a content hash, so Numba's on-disk cache applies and each
-derivation compiles once per machine; :func:`compile_kernel` memoises per process.
+derivation compiles once per machine; :func:`compile_kernel` memoises per process. A cache
+folder that cannot be written is replaced by a per-process temporary folder, with one warning.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import math
 import os
+import shutil
 import sys
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,13 +68,74 @@ _LOGIC = (sp.And, sp.Or, sp.Not, sp.core.relational.Relational,
           sp.logic.boolalg.BooleanTrue, sp.logic.boolalg.BooleanFalse)
 
 
-def cache_dir() -> Path:
-    """Where generated kernel modules (and Numba's cache of them) are kept."""
+def _configured_cache_dir() -> Path:
     root = os.environ.get("LEMMATA_CACHE_DIR")
     if root:
         return Path(root)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "lemmata" / "kernels"
+
+
+_cache_lock = threading.Lock()
+_cache_checked: set = set()          # configured folders found writable in this process
+_cache_fallback: dict = {}           # configured folder -> the temporary folder used instead
+_cache_temporary: list = []          # this process's temporary folder, made on first need
+
+
+def _unwritable_reason(directory: Path) -> str | None:
+    """Why ``directory`` cannot hold the kernel cache (None when it can): made if missing, then
+    a file created and removed in it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=directory, suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def _fall_back(configured: Path, reason: str) -> Path:
+    """Switch ``configured`` to this process's temporary folder, warning once per folder."""
+    with _cache_lock:
+        if str(configured) in _cache_fallback:
+            return _cache_fallback[str(configured)]
+        if not _cache_temporary:
+            temporary = Path(tempfile.mkdtemp(prefix="lemmata-kernels-"))
+            atexit.register(shutil.rmtree, temporary, ignore_errors=True)
+            _cache_temporary.append(temporary)
+        _cache_fallback[str(configured)] = _cache_temporary[0]
+        _cache_checked.discard(str(configured))
+    source = "$LEMMATA_CACHE_DIR" if os.environ.get("LEMMATA_CACHE_DIR") else "the default kernel cache"
+    warnings.warn(f"{source} {str(configured)!r} is not writable ({reason}); kernels are kept in "
+                  f"{str(_cache_temporary[0])!r} for this process only, so they compile again in every "
+                  f"new process. Set LEMMATA_CACHE_DIR to a writable folder to keep them.",
+                  RuntimeWarning, stacklevel=3)
+    return _cache_temporary[0]
+
+
+def cache_dir() -> Path:
+    """Where generated kernel modules (and Numba's cache of them) are kept.
+
+    ``$LEMMATA_CACHE_DIR``, else ``$XDG_CACHE_HOME/lemmata/kernels`` (``~/.cache/lemmata/kernels``).
+    A folder that cannot be created or written (a read-only or full file system, a path under a
+    regular file) is replaced, for the rest of this process, by a temporary folder, with one
+    ``RuntimeWarning`` saying so: kernels still work, they are only compiled again in every
+    process.
+    """
+    configured = _configured_cache_dir()
+    key = str(configured)
+    with _cache_lock:
+        if key in _cache_fallback:
+            return _cache_fallback[key]
+        if key in _cache_checked:
+            return configured
+    reason = _unwritable_reason(configured)
+    if reason is None:
+        with _cache_lock:
+            _cache_checked.add(key)
+        return configured
+    return _fall_back(configured, reason)
 
 
 # --------------------------------------------------------------------------- validation
@@ -332,17 +397,33 @@ def kernel_source(derivation: Derivation, backend: str = "numba", *, rewrite: bo
 _load_lock = threading.Lock()
 
 
+def _write_once(path: Path, source: str) -> None:
+    if path.exists() and path.read_text() == source:
+        return
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(source)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _load_module(source: str, stem: str):
     """Write ``source`` to the kernel cache (once) and import it as a module."""
     directory = cache_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{stem}.py"
     with _load_lock:
-        if not path.exists() or path.read_text() != source:
-            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-            with os.fdopen(fd, "w") as handle:
-                handle.write(source)
-            os.replace(tmp, path)
+        try:
+            _write_once(path, source)
+        except OSError as exc:           # the folder stopped being writable (a full disk)
+            if directory in _cache_temporary:
+                raise LemmataError(f"cannot write the kernel module {str(path)!r}: "
+                                   f"{exc.strerror or exc}") from exc
+            directory = _fall_back(_configured_cache_dir(), exc.strerror or str(exc))
+            path = directory / f"{stem}.py"
+            _write_once(path, source)
         module_name = f"lemmata_kernels.{stem}"
         if module_name in sys.modules:
             return sys.modules[module_name]

@@ -167,3 +167,50 @@ def test_complex_expressions():
     d = Derivation("phase", (w,), (), {"e": sp.exp(sp.I * w)})
     out = compile_kernel(d, "numba")(np.array([0.0, math.pi / 2]))
     np.testing.assert_allclose(out, [1.0, 1j], atol=1e-15)
+
+
+@pytest.fixture
+def fresh_cache_state(monkeypatch):
+    """The cache folder's writability is decided once per process: start from no decision."""
+    from lemmata.numerics import codegen
+
+    monkeypatch.setattr(codegen, "_cache_checked", set())
+    monkeypatch.setattr(codegen, "_cache_fallback", {})
+    monkeypatch.setattr(codegen, "_cache_temporary", [])
+    return codegen
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_unwritable_cache_dir_falls_back_to_a_temporary_folder_with_one_warning(
+        tmp_path, monkeypatch, fresh_cache_state, backend):
+    # a path under a regular file cannot be created, even by root (chmod would not stop root)
+    (tmp_path / "a_file").write_text("not a folder")
+    monkeypatch.setenv("LEMMATA_CACHE_DIR", str(tmp_path / "a_file" / "kernels"))
+    # fresh derivations (unique constants), so the per-process kernel memo cannot hide a load
+    tag = sp.Rational(7919, 13 + (backend == "numba"))
+    first = Derivation("fallback1", (x,), (), {"f": tag * x ** 2 + 1})
+    second = Derivation("fallback2", (x,), (), {"g": sp.exp(-tag * x)})
+    with pytest.warns(RuntimeWarning, match="LEMMATA_CACHE_DIR .* is not writable") as record:
+        out1 = compile_kernel(first, backend)(np.array([0.5, 2.0]))
+        out2 = compile_kernel(second, backend)(np.array([0.5, 2.0]))
+    assert len([w for w in record if issubclass(w.category, RuntimeWarning)]) == 1
+    # reference: the closed forms evaluated by hand
+    t = float(tag)
+    np.testing.assert_allclose(out1, [t * 0.25 + 1, t * 4 + 1], rtol=1e-15)
+    np.testing.assert_allclose(out2, [math.exp(-t * 0.5), math.exp(-t * 2)], rtol=1e-15)
+    folder = fresh_cache_state.cache_dir()
+    assert folder.is_dir() and folder != tmp_path / "a_file" / "kernels"
+    assert list(folder.glob(f"k_{first.fingerprint}_*")) and list(folder.glob(f"k_{second.fingerprint}_*"))
+
+
+def test_writability_probe_decides_the_folder(tmp_path, monkeypatch, fresh_cache_state):
+    """A read-only folder (what chmod gives a non-root user) by monkeypatching the probe."""
+    codegen = fresh_cache_state
+    monkeypatch.setenv("LEMMATA_CACHE_DIR", str(tmp_path / "ro"))
+    monkeypatch.setattr(codegen, "_unwritable_reason", lambda d: "Read-only file system")
+    with pytest.warns(RuntimeWarning, match="Read-only file system"):
+        folder = codegen.cache_dir()
+    assert folder != tmp_path / "ro" and codegen.cache_dir() == folder
+    monkeypatch.setenv("LEMMATA_CACHE_DIR", str(tmp_path / "rw"))
+    monkeypatch.setattr(codegen, "_unwritable_reason", lambda d: None)
+    assert codegen.cache_dir() == tmp_path / "rw"
