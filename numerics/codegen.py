@@ -139,6 +139,11 @@ def cache_dir() -> Path:
 
 
 # --------------------------------------------------------------------------- validation
+def _require_derivation(derivation) -> None:
+    if not isinstance(derivation, Derivation):
+        raise TypeError(f"`derivation` must be an analysis.Derivation; got {type(derivation).__name__}.")
+
+
 def _check_supported(expr: sp.Basic, where: str) -> None:
     for node in sp.preorder_traversal(expr):
         if isinstance(node, _REJECTED_NUMBERS):
@@ -361,6 +366,7 @@ def kernel_source(derivation: Derivation, backend: str = "numba", *, rewrite: bo
     For ``numba``, ``array_mask`` (one bool per argument, True for arrays) selects the
     vectorised loop that is appended after the scalar ``core``; None gives the core alone.
     """
+    _require_derivation(derivation)
     lowered = _lower(derivation, rewrite)
     args = ", ".join(f"a{i}" for i in range(len(lowered.arg_names)))
     lines = _header(derivation, lowered)
@@ -604,8 +610,7 @@ def compile_kernel(derivation: Derivation, backend: str = "numba", *, rewrite: b
     >>> float(k(1000.0, 2.0))
     2000.0
     """
-    if not isinstance(derivation, Derivation):
-        raise TypeError(f"`derivation` must be an analysis.Derivation; got {type(derivation).__name__}.")
+    _require_derivation(derivation)
     backends.get(backend)
     key = (derivation.fingerprint, backend, bool(rewrite))
     kernel = _kernels.get(key)
@@ -621,6 +626,7 @@ def compile_kernel(derivation: Derivation, backend: str = "numba", *, rewrite: b
 def component_layout(derivation: Derivation, rewrite: bool = True) -> tuple:
     """``(name, shape, start, stop)`` of every expression in the flat tuple that the Numba
     ``core`` of ``derivation`` returns."""
+    _require_derivation(derivation)
     return _lower(derivation, rewrite).layout
 
 
@@ -632,6 +638,11 @@ def compile_template(derivation: Derivation, name: str, template: str, *, rewrit
     without passing functions around (Numba cannot cache a function that takes a dispatcher)."""
     import hashlib
 
+    _require_derivation(derivation)
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"`name` must be a Python identifier (it names the cached module); got {name!r}.")
+    if not isinstance(template, str):
+        raise TypeError(f"`template` must be Numba source text; got {type(template).__name__}.")
     source = kernel_source(derivation, "numba", rewrite=rewrite) + "\n\n" + template.strip() + "\n"
     tag = hashlib.sha256(template.encode()).hexdigest()[:10]
     stem = f"k_{derivation.fingerprint}_{int(rewrite)}_{name}_{tag}"
