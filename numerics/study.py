@@ -50,6 +50,7 @@ import time
 import traceback
 import uuid
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from numbers import Integral, Real
@@ -835,35 +836,110 @@ class Study:
         return [{**json.loads(p), "seed": s, "traceback": e}
                 for p, s, _, e, _ in self._store.rows(self.version, "error")]
 
-    def summary(self, by) -> list:
-        """Mean and standard error over the remaining keys (seeds, and any parameter not in
-        ``by``) of every numeric result, one record per combination of the ``by`` parameters.
-        Each record holds ``{param: value, ..., "n": count, "<metric>_mean", "<metric>_stderr"}``."""
+    def parameters(self) -> list:
+        """The grid's parameter names, in grid order."""
+        return list(dict.fromkeys(k for point in self.points for k in point))
+
+    def summary(self, by=None, pool: bool = False) -> list:
+        r"""Mean and standard error over seeds of every numeric result, per grid configuration.
+
+        Without pooling, the records are grouped by the ``by`` parameters *and every other grid
+        parameter*: each record is one configuration and its statistics are over seeds only,
+
+        .. math:: \bar y = \frac1n\sum_{s} y_s, \qquad
+                  \mathrm{s.e.} = \frac{\hat\sigma}{\sqrt n}, \quad
+                  \hat\sigma^2 = \frac{1}{n-1}\sum_s (y_s-\bar y)^2 .
+
+        With ``pool=True`` the configurations that differ only in parameters not in ``by``
+        (``G`` of them, group means :math:`\bar y_g` over :math:`n_g` seeds) are pooled into
+        one record that keeps the two sources of variation apart:
+
+        .. math:: \bar y = \frac1G\sum_g \bar y_g, \qquad
+                  \mathrm{s.e.} = \frac1G\Big(\sum_g \frac{\hat\sigma_g^2}{n_g}\Big)^{1/2}, \qquad
+                  \mathrm{spread} = \Big(\frac{1}{G-1}\sum_g(\bar y_g-\bar y)^2\Big)^{1/2},
+
+        the standard error (seed noise of the pooled mean: each configuration weighted equally)
+        and the spread between configurations (a property of the grid, which no number of seeds
+        shrinks).
+
+        Parameters
+        ----------
+        by : str or list of str, optional
+            Parameters that label the records (first, in this order); default all of them.
+        pool : bool
+            Pool over the parameters not in ``by`` (see above).
+
+        Returns
+        -------
+        list of dict
+            Without pooling: ``{param: value, ... (every parameter), "n", "<m>_mean",
+            "<m>_stderr"}``; pooled: ``{by-param: value, ..., "n" (runs), "n_groups" (G),
+            "<m>_mean", "<m>_stderr", "<m>_spread"}``. Non-finite values (diverged runs) are left
+            out of the statistics and counted in ``"<m>_n_nonfinite"``. Records are in grid order.
+
+        Raises
+        ------
+        ValueError
+            ``by`` names something that is not a parameter of the study.
+        """
+        names = self.parameters()
+        if by is None:
+            by = list(names)
         by = [by] if isinstance(by, str) else list(by)
-        names = set(self.points[0]) if self.points else set()
-        unknown = [b for b in by if b not in names and b != "seed"]
+        unknown = [b for b in by if b not in names]
         if unknown:
             raise ValueError(f"`by` names {unknown}, which are not parameters of the study ({sorted(names)}).")
+        if len(set(by)) != len(by):
+            raise ValueError(f"`by` names a parameter twice; got {by}.")
+        rest = [k for k in names if k not in by]
         records = self.results()
         metrics = [k for k in (records[0] if records else {})
                    if k not in names and k != "seed" and isinstance(records[0][k], (int, float))
                    and not isinstance(records[0][k], bool)]
-        groups: dict = {}
+
+        def key(r, keys):
+            return tuple(json.dumps(r.get(k), sort_keys=True) for k in keys)
+
+        configurations: dict = {}
         for r in records:
-            groups.setdefault(tuple(json.dumps(r[b], sort_keys=True) for b in by), []).append(r)
-        out = []
-        for key, rows in groups.items():
-            entry = {b: json.loads(k) for b, k in zip(by, key)}
+            configurations.setdefault(key(r, by + rest), []).append(r)
+        stats = {}
+        for k, rows in configurations.items():
+            entry = {name: json.loads(v) for name, v in zip(by + rest, k)}
             entry["n"] = len(rows)
             for m in metrics:
-                values = np.array([row[m] for row in rows], dtype=float)
+                values = np.array([row[m] if isinstance(row.get(m), (int, float)) else np.nan
+                                   for row in rows], dtype=float)
                 finite = values[np.isfinite(values)]
                 entry[f"{m}_mean"] = float(finite.mean()) if finite.size else float("nan")
                 entry[f"{m}_stderr"] = (float(finite.std(ddof=1) / math.sqrt(finite.size))
                                         if finite.size > 1 else float("nan"))
                 if finite.size < values.size:
                     entry[f"{m}_n_nonfinite"] = int(values.size - finite.size)
-            out.append(entry)
+            stats[k] = entry
+        if not pool:
+            return list(stats.values())
+        pooled: dict = {}
+        for k, entry in stats.items():
+            pooled.setdefault(k[:len(by)], []).append(entry)
+        out = []
+        for k, entries in pooled.items():
+            record = {name: json.loads(v) for name, v in zip(by, k)}
+            record["n"] = sum(e["n"] for e in entries)
+            record["n_groups"] = len(entries)
+            for m in metrics:
+                means = np.array([e[f"{m}_mean"] for e in entries])
+                errors = np.array([e[f"{m}_stderr"] for e in entries])
+                ok = np.isfinite(means)
+                count = int(ok.sum())
+                record[f"{m}_mean"] = float(means[ok].mean()) if count else float("nan")
+                record[f"{m}_stderr"] = (float(math.sqrt(np.sum(errors[ok] ** 2)) / count)
+                                         if count else float("nan"))
+                record[f"{m}_spread"] = float(means[ok].std(ddof=1)) if count > 1 else float("nan")
+                nonfinite = sum(e.get(f"{m}_n_nonfinite", 0) for e in entries)
+                if nonfinite:
+                    record[f"{m}_n_nonfinite"] = nonfinite
+            out.append(record)
         return out
 
     def to_pandas(self):
@@ -903,44 +979,204 @@ class Study:
         raise ValueError(f"`export` path must end in .csv or .parquet; got {str(path)!r}.")
 
     def plot(self, metric: str, x: str, hue: str | None = None, *, facet: str | None = None,
-             path=None, logx=False, logy=False):
-        """The usual figure: mean of ``metric`` against parameter ``x``, one line per value of
-        ``hue``, one panel per value of ``facet``, error bars = standard error over seeds (and
-        the parameters not named). Saves to ``path`` (PNG/PDF by extension) when given; returns
-        the matplotlib Figure."""
+             path=None, logx=False, logy=False, labels=None, reference=None, pool: bool = False,
+             diverged: str | None = "diverged"):
+        """The usual figure: mean of ``metric`` against parameter ``x`` with error bars of one
+        standard error over seeds (see :meth:`summary`), one line per value of ``hue``, one
+        panel per value of ``facet``.
+
+        A grid parameter named neither ``x``, ``hue`` nor ``facet`` that takes several values
+        gets a line per value too (never averaged in silently), unless ``pool=True``: then
+        the pooled mean is drawn with its seed standard error as error bars and the spread
+        between the pooled configurations as a shaded band. Points where runs diverged (the
+        metric non-finite, or a boolean result named by ``diverged`` true) or failed (the task
+        raised) are marked with a cross and the count "bad/runs"; a point whose every run
+        diverged or failed is drawn at the top edge of its panel.
+
+        Parameters
+        ----------
+        metric, x, hue, facet : str
+            A numeric result and grid parameters.
+        path : path, optional
+            Save the figure there (PNG/PDF by extension) and close it.
+        logx, logy : bool
+        labels : mapping, optional
+            Display names for parameters and results, e.g. ``{"sigma_L": r"$\\sigma/L$"}``
+            (matplotlib mathtext allowed); default the raw names.
+        reference : callable or Derivation, optional
+            A closed form drawn dashed over every line: ``reference(x_values, **fixed)``
+            receiving, of the line's fixed parameters, those its signature names (all with
+            ``**kwargs``); or a :class:`~lemmata.analysis.Derivation` whose symbols are named
+            as the parameters (``x`` and any held fixed on the line), evaluated compiled.
+        pool : bool
+            Pool over the parameters not named (see :meth:`summary`).
+        diverged : str or None
+            Name of a boolean result that marks a diverged run.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
         import matplotlib
         if path is not None:
             matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
 
-        by = [x] + [p for p in (hue, facet) if p]
-        rows = self.summary(by)
+        names = self.parameters()
+        for role, value in (("x", x), ("hue", hue), ("facet", facet)):
+            if value is not None and value not in names:
+                raise ValueError(f"`{role}` must be a parameter of the study ({sorted(names)}); got {value!r}.")
+        named = [p for p in dict.fromkeys([x, hue, facet]) if p]
+        rows = self.summary(named, pool=pool)
         if not rows:
             raise LemmataError(f"study {self.name!r} has no finished results to plot.")
         if f"{metric}_mean" not in rows[0]:
-            raise ValueError(f"`metric` {metric!r} is not a numeric result of the study.")
-        panels = sorted({r[facet] for r in rows}, key=str) if facet else [None]
-        fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+            raise ValueError(f"`metric` {metric!r} is not a numeric result of the study; "
+                             f"results: {sorted(k[:-5] for k in rows[0] if k.endswith('_mean'))}.")
+        label = _labeller(labels, names + [k[:-5] for k in rows[0] if k.endswith("_mean")])
+        fixed_keys = [p for p in names if p not in named and not pool]
+        varying = [p for p in fixed_keys if len({json.dumps(r[p]) for r in rows}) > 1]
+        constants = {p: rows[0][p] for p in names if p not in named and p not in varying and not pool}
+        line_keys = [p for p in (hue, *varying) if p]
+        bad = self._bad_runs(metric, [p for p in (x, hue, facet, *varying) if p], diverged)
+
+        panels = sorted({json.dumps(r[facet]) for r in rows}, key=_natural) if facet else [None]
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
         for ax, panel in zip(axes[0], panels):
-            mine = [r for r in rows if facet is None or r[facet] == panel]
-            for level in sorted({r.get(hue) for r in mine} if hue else {None}, key=str):
-                line = sorted((r for r in mine if not hue or r[hue] == level), key=lambda r: r[x])
-                ax.errorbar([r[x] for r in line], [r[f"{metric}_mean"] for r in line],
-                            yerr=[r[f"{metric}_stderr"] for r in line], marker="o", ms=3, capsize=2,
-                            label=None if level is None else f"{hue}={level}")
-            ax.set_xlabel(x)
-            ax.set_ylabel(f"{metric} (mean +- s.e.)")
-            ax.set_title(self.name if panel is None else f"{self.name}: {facet}={panel}")
+            handles = {}
+            mine = [r for r in rows if facet is None or json.dumps(r[facet]) == panel]
+            lines = sorted({tuple(json.dumps(r[p]) for p in line_keys) for r in mine}, key=_natural)
+            for level in lines:
+                line = sorted((r for r in mine if tuple(json.dumps(r[p]) for p in line_keys) == level),
+                              key=lambda r: r[x])
+                xs = np.array([r[x] for r in line], dtype=float)
+                ys = np.array([r[f"{metric}_mean"] for r in line], dtype=float)
+                es = np.array([r[f"{metric}_stderr"] for r in line], dtype=float)
+                text = ", ".join(f"{label(p)} = {json.loads(v)}" for p, v in zip(line_keys, level)) or None
+                drawn = ax.errorbar(xs, ys, yerr=np.where(np.isfinite(es), es, 0.0), marker="o", ms=3.5,
+                                    capsize=2.5, lw=1.3, label=text)
+                colour = drawn[0].get_color()
+                if pool and f"{metric}_spread" in line[0]:
+                    spread = np.array([r[f"{metric}_spread"] for r in line], dtype=float)
+                    if np.isfinite(spread).any():
+                        ax.fill_between(xs, ys - spread, ys + spread, color=colour, alpha=0.15, lw=0)
+                        handles["spread"] = Patch(color="grey", alpha=0.3,
+                                                  label="spread between pooled configurations")
+                for r, xv, yv in zip(line, xs, ys):
+                    k = tuple(json.dumps(r.get(p)) for p in (x, hue, facet, *varying) if p)
+                    n_bad, n_runs = bad.get(k, (0, r["n"]))
+                    if not n_bad:
+                        continue
+                    top = not np.isfinite(yv)
+                    where = (xv, 0.97) if top else (xv, yv)
+                    transform = ax.get_xaxis_transform() if top else ax.transData
+                    ax.plot(*where, marker="x", ms=8, mew=2, color=colour, transform=transform, clip_on=False)
+                    ax.annotate(f"{n_bad}/{n_runs}", where, xycoords=transform, xytext=(4, -10 if top else 4),
+                                textcoords="offset points", fontsize=7, color=colour)
+                    handles["bad"] = Line2D([], [], ls="none", marker="x", mew=2, color="grey",
+                                            label="runs diverged or failed (bad/runs)")
+                if reference is not None:
+                    fixed = {**constants, **{p: json.loads(v) for p, v in zip(line_keys, level)}}
+                    if facet:
+                        fixed[facet] = json.loads(panel)
+                    dense = (np.geomspace(xs.min(), xs.max(), 200) if logx and xs.min() > 0
+                             else np.linspace(xs.min(), xs.max(), 200))
+                    ax.plot(dense, _reference_values(reference, x, dense, fixed, metric), ls="--", lw=1.0,
+                            color="black", zorder=5)
+                    handles["reference"] = Line2D([], [], ls="--", lw=1.0, color="black", label="closed form")
+            ax.set_xlabel(label(x))
+            ax.set_ylabel(f"{label(metric)}  ({'pooled mean ± seed s.e.' if pool else 'mean ± s.e.'})")
+            if facet:
+                ax.set_title(f"{label(facet)} = {json.loads(panel)}")
             ax.set_xscale("log" if logx else "linear")
             ax.set_yscale("log" if logy else "linear")
-            if hue:
-                ax.legend(fontsize=8)
+            ax.grid(alpha=0.25, lw=0.5)
+            own, _ = ax.get_legend_handles_labels()
+            extra = list(handles.values())
+            if own or extra:
+                ax.legend(handles=own + extra, fontsize=7.5, title=None)
         fig.tight_layout()
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=120)
+            fig.savefig(path, dpi=130)
             plt.close(fig)
         return fig
+
+    def _bad_runs(self, metric, keys, diverged) -> dict:
+        """``{(json values of keys): (diverged or failed runs, all runs)}``."""
+        counts: dict = {}
+        for r in self.results():
+            k = tuple(json.dumps(r.get(p)) for p in keys)
+            value = r.get(metric)
+            is_bad = not (isinstance(value, (int, float)) and math.isfinite(value)) or \
+                (diverged is not None and r.get(diverged) is True)
+            n_bad, n = counts.get(k, (0, 0))
+            counts[k] = (n_bad + is_bad, n + 1)
+        for r in self.errors():
+            k = tuple(json.dumps(r.get(p)) for p in keys)
+            n_bad, n = counts.get(k, (0, 0))
+            counts[k] = (n_bad + 1, n + 1)
+        return counts
+
+
+def _natural(value):
+    """Sort key for json-encoded values: numbers by value, then strings."""
+    decoded = json.loads(value) if isinstance(value, str) else value
+    if isinstance(decoded, tuple) or isinstance(value, tuple):
+        return tuple(_natural(v) for v in value)
+    if isinstance(decoded, (int, float)) and not isinstance(decoded, bool):
+        return (0, float(decoded), "")
+    return (1, 0.0, str(decoded))
+
+
+def _labeller(labels, known):
+    if labels is None:
+        return lambda name: name
+    if not isinstance(labels, Mapping):
+        raise TypeError(f"`labels` must be a mapping of names to display names; got {type(labels).__name__}.")
+    unknown = sorted(str(k) for k in labels if k not in known)
+    if unknown:
+        raise ValueError(f"`labels` names {unknown}, which are neither parameters nor results of the "
+                         f"study ({sorted(known)}).")
+    bad = [k for k, v in labels.items() if not isinstance(v, str)]
+    if bad:
+        raise TypeError(f"`labels` values must be strings; got {labels[bad[0]]!r} for {bad[0]!r}.")
+    return lambda name: labels.get(name, name)
+
+
+def _reference_values(reference, x, xs, fixed, metric):
+    """The closed form on the dense grid ``xs`` of one line (see :meth:`Study.plot`)."""
+    from lemmata.analysis.derivation import Derivation
+
+    if isinstance(reference, Derivation):
+        from .codegen import compile_kernel
+
+        names = [s.name for s in reference.symbols]
+        values = {x: xs, **{k: v for k, v in fixed.items() if k in names}}
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise ValueError(f"`reference` {reference.name!r} needs {missing}, which are neither `x` "
+                             f"({x!r}) nor parameters held fixed on the line ({sorted(fixed)}).")
+        exprs = reference.names
+        if len(exprs) != 1 and metric not in exprs:
+            raise ValueError(f"`reference` {reference.name!r} has expressions {list(exprs)}; give it one, "
+                             f"or one named like the metric {metric!r}.")
+        out = compile_kernel(reference, "numpy")(**{n: values[n] for n in names})
+        out = out[metric] if isinstance(out, dict) else out
+    elif callable(reference):
+        try:
+            signature = inspect.signature(reference)
+            takes_all = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+            kwargs = fixed if takes_all else {k: v for k, v in fixed.items() if k in signature.parameters}
+        except (TypeError, ValueError):
+            kwargs = {}
+        out = reference(xs, **kwargs)
+    else:
+        raise TypeError(f"`reference` must be a callable or a lemmata Derivation; got {type(reference).__name__}.")
+    out = np.broadcast_to(np.asarray(out, dtype=float), xs.shape)
+    return out
 
 
 def _task_id(params: dict, seed: int, version: str) -> str:
@@ -1008,7 +1244,7 @@ class StudySpec:
 
 
 _STUDY_KEYS = {"name", "function", "store", "seeds", "version", "search_path", "executor"}
-_FIGURE_KEYS = {"path", "metric", "x", "hue", "facet", "logx", "logy"}
+_FIGURE_KEYS = {"path", "metric", "x", "hue", "facet", "logx", "logy", "labels", "pool"}
 
 
 def load_spec(path, *, new_version: bool = False) -> StudySpec:
@@ -1033,6 +1269,14 @@ def load_spec(path, *, new_version: bool = False) -> StudySpec:
         facet = "problem"                     # optional: one panel per value
         logx = true
         logy = true
+        pool = false                          # optional: see Study.summary
+
+        [figure.labels]                       # optional: display names (mathtext allowed)
+        sigma_L = '$\\sigma / L$'
+        final_gap = '$f(x_K) - f^\\star$'
+
+    The figure is drawn by :meth:`Study.plot` with ``metric`` and ``x`` and the optional keys
+    as keyword arguments (``StudySpec.figure``).
     """
     try:
         import tomllib
@@ -1060,6 +1304,13 @@ def load_spec(path, *, new_version: bool = False) -> StudySpec:
     unknown = sorted(set(figure) - _FIGURE_KEYS)
     if unknown:
         raise LemmataError(f"[figure] in {str(path)!r} has unknown keys {unknown}; allowed {sorted(_FIGURE_KEYS)}.")
+    labels = figure.get("labels", {})
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise LemmataError(f"[figure.labels] in {str(path)!r} must be a table of display names "
+                           f"(strings); got {labels!r}.")
+    for key in ("logx", "logy", "pool"):
+        if key in figure and not isinstance(figure[key], bool):
+            raise LemmataError(f"[figure] {key} in {str(path)!r} must be true or false; got {figure[key]!r}.")
     base = path.resolve().parent
     search = [base / p for p in section.get("search_path", ["."])]
     study = Study(section["function"], spec["grid"], seeds=section.get("seeds", 1),

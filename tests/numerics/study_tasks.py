@@ -43,3 +43,12 @@ SEED_DEVIATIONS = (-1.5, -0.5, 0.5, 1.5)
 def two_factor(lr, L, seed):
     """y = 10 L + lr + L d_seed: a grid where pooling over L gives known different answers."""
     return {"y": 10.0 * L + lr + L * SEED_DEVIATIONS[seed]}
+
+
+def partly_bad(x, seed):
+    """Two seeds: x = 2 raises for seed 0; x = 3 is non-finite; x = 4 flags seed 1 as diverged."""
+    if x == 2 and seed == 0:
+        raise RuntimeError("failed run")
+    if x == 3:
+        return {"y": float("nan"), "diverged": True}
+    return {"y": float(x * x + seed), "diverged": x == 4 and seed == 1}

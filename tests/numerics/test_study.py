@@ -2,6 +2,7 @@
 processes and a real Dask LocalCluster on loopback."""
 
 import json
+import math
 import os
 import signal
 import sqlite3
@@ -464,3 +465,105 @@ def test_process_workers_exit_when_their_parent_is_killed(tmp_path):
     while time.time() < deadline and any(_pid_alive(pid) for pid in workers):
         time.sleep(0.1)
     assert not any(_pid_alive(pid) for pid in workers)
+
+
+# ------------------------------------------------------------------------------ statistics (issue 14)
+def test_summary_groups_by_every_parameter_unless_pooling(tmp_path):
+    """y = 10 L + lr + L d_s with seed deviations d = (-1.5, -0.5, 0.5, 1.5) (mean 0, sample
+    variance 5/3): every number below is computed by hand from that formula."""
+    study = make(tmp_path / "s.sqlite", fn="study_tasks:two_factor", grid={"lr": [0.1, 0.2], "L": [1, 4]},
+                 seeds=4)
+    study.run(progress=False)
+    var = 5 / 3
+    rows = study.summary(by="lr")                       # L is not named: still a key, not pooled
+    assert [(r["lr"], r["L"], r["n"]) for r in rows] == [(0.1, 1, 4), (0.1, 4, 4), (0.2, 1, 4), (0.2, 4, 4)]
+    for r in rows:
+        assert r["y_mean"] == pytest.approx(10 * r["L"] + r["lr"], rel=1e-14)
+        assert r["y_stderr"] == pytest.approx(r["L"] * math.sqrt(var) / 2, rel=1e-14)
+    assert study.summary() == study.summary(by=["lr", "L"])
+    pooled = study.summary(by="lr", pool=True)
+    assert [(r["lr"], r["n"], r["n_groups"]) for r in pooled] == [(0.1, 8, 2), (0.2, 8, 2)]
+    for r in pooled:
+        assert r["y_mean"] == pytest.approx((10 + 40) / 2 + r["lr"], rel=1e-14)
+        # seed error of the mean of the two configuration means: sqrt(var/4 + 16 var/4) / 2
+        assert r["y_stderr"] == pytest.approx(math.sqrt(17 * var / 4) / 2, rel=1e-14)
+        # spread between the configuration means 10 + lr and 40 + lr: 30 / sqrt(2)
+        assert r["y_spread"] == pytest.approx(30 / math.sqrt(2), rel=1e-14)
+        # what mixing L = 1 and L = 4 into n = 8 reported before: std of 8 values / sqrt(8)
+        ys = [10 * L + r["lr"] + L * d for L in (1, 4) for d in (-1.5, -0.5, 0.5, 1.5)]
+        assert abs(r["y_stderr"] - np.std(ys, ddof=1) / math.sqrt(8)) > 3
+    alone = study.summary(by=["lr", "L"], pool=True)    # nothing left to pool: one group each
+    assert all(r["n_groups"] == 1 and math.isnan(r["y_spread"]) for r in alone)
+    assert [r["y_stderr"] for r in alone] == pytest.approx([r["y_stderr"] for r in rows], rel=1e-14)
+    with pytest.raises(ValueError, match="`by` names a parameter twice"):
+        study.summary(by=["lr", "lr"])
+
+
+def test_progress_is_a_line_every_five_percent_on_a_non_terminal(tmp_path, capsys):
+    study = make(tmp_path / "s.sqlite", fn="study_tasks:two_factor",
+                 grid={"lr": [0.1 * k for k in range(10)], "L": [1]}, seeds=4)
+    study.run()                                         # default: progress on; capsys is no TTY
+    lines = capsys.readouterr().err.splitlines()
+    assert "\r" not in "".join(lines)
+    assert len(lines) == 20                             # 40 tasks, a line every 2 (5 %)
+    assert lines[0].startswith("study 'demo': 2/40 tasks (5%)") and "ETA" in lines[0]
+    assert lines[-1].startswith("study 'demo': 40/40 tasks (100%)")
+    quiet = make(tmp_path / "q.sqlite", fn="study_tasks:two_factor", grid={"lr": [0.1], "L": [1]}, seeds=4)
+    quiet.run(progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_plot_marks_bad_runs_labels_axes_and_overlays_a_reference(tmp_path):
+    import sympy as sp
+
+    from lemmata.analysis import Derivation
+
+    study = make(tmp_path / "s.sqlite", fn="study_tasks:partly_bad", grid={"x": [1, 2, 3, 4, 5]}, seeds=2)
+    study.run(progress=False)
+    fig = study.plot("y", "x", labels={"x": r"$\eta$", "y": r"loss $f$"}, reference=lambda x: x ** 2 + 0.5)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == r"$\eta$" and ax.get_ylabel().startswith("loss $f$") and ax.get_title() == ""
+    # failed: x = 2 (1 of 2 runs raised); diverged: x = 3 (non-finite, 2 of 2), x = 4 (flagged, 1 of 2)
+    assert sorted(t.get_text() for t in ax.texts) == ["1/2", "1/2", "2/2"]
+    # the error bars drawn are the computed standard errors: seeds 0 and 1 differ by 1 -> s.e. 1/2
+    (bars,) = ax.containers
+    segments = {float(seg[0, 0]): seg[1, 1] - seg[0, 1] for seg in bars.lines[2][0].get_segments()
+                if np.ndim(seg) == 2 and np.isfinite(seg).all()}
+    rows = {r["x"]: r for r in study.summary("x")}
+    expected = {float(x): 2 * r["y_stderr"] if np.isfinite(r["y_stderr"]) else 0.0
+                for x, r in rows.items() if np.isfinite(r["y_mean"])}
+    assert segments == pytest.approx(expected)
+    assert sorted(expected) == [1.0, 2.0, 4.0, 5.0] and expected[1.0] == pytest.approx(1.0)
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    assert dashed[0].get_ydata() == pytest.approx(dashed[0].get_xdata() ** 2 + 0.5)
+    # a Derivation as the closed form, its symbol named like the parameter
+    x = sp.Symbol("x", positive=True)
+    fig = study.plot("y", "x", logx=True, reference=Derivation("square", (x,), (), {"y": x ** 2 + sp.Rational(1, 2)}))
+    (dashed,) = [line for line in fig.axes[0].lines if line.get_linestyle() == "--"]
+    assert dashed.get_ydata() == pytest.approx(dashed.get_xdata() ** 2 + 0.5, rel=1e-14)
+    lam = sp.Symbol("lam", positive=True)
+    with pytest.raises(ValueError, match=r"`reference` 'scaled' needs \['lam'\]"):
+        study.plot("y", "x", reference=Derivation("scaled", (x,), (lam,), {"y": lam * x}))
+    with pytest.raises(ValueError, match=r"`labels` names \['nope'\]"):
+        study.plot("y", "x", labels={"nope": "N"})
+    with pytest.raises(TypeError, match="`reference` must be a callable or a lemmata Derivation"):
+        study.plot("y", "x", reference=3.0)
+    import matplotlib.pyplot as plt
+    plt.close("all")
+
+
+def test_plot_never_averages_unnamed_parameters_silently(tmp_path):
+    study = make(tmp_path / "s.sqlite", fn="study_tasks:two_factor", grid={"lr": [0.1, 0.2], "L": [1, 4]},
+                 seeds=4)
+    study.run(progress=False)
+    split = study.plot("y", "lr").axes[0]
+    assert len(split.containers) == 2                   # one line per value of L
+    assert sorted(t.get_text() for t in split.get_legend().get_texts()) == ["L = 1", "L = 4"]
+    pooled = study.plot("y", "lr", pool=True).axes[0]
+    (bars,) = pooled.containers
+    means = bars.lines[0].get_ydata()
+    assert means == pytest.approx([25.1, 25.2], rel=1e-14)
+    assert len(pooled.collections) >= 2                 # error bars and the spread band
+    import matplotlib.pyplot as plt
+    plt.close("all")

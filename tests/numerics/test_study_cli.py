@@ -100,3 +100,34 @@ def test_tasks_held_by_another_run_are_named(tmp_path, capsys):
                                          r"is working on 1 task of this study; they are left to it"):
         assert cli.main(["study", str(spec), "--no-progress"]) == 0
     assert "3 tasks run, 0 already finished" in capsys.readouterr().out
+
+
+def test_study_progress_reaches_a_log_file_without_a_terminal(tmp_path, capsys):
+    """`lemmata study ... 2>log`: a line every 5 % of the tasks on a stream that is no TTY."""
+    spec = _spec(tmp_path, tmp_path / "s.sqlite", xs=range(1, 21))
+    assert cli.main(["study", str(spec)]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("study 'cli-faults'")]
+    assert len(lines) == 20 and lines[-1].startswith("study 'cli-faults': 40/40 tasks (100%)")
+    assert cli.main(["study", str(spec), "--retry-errors", "--no-progress"]) == 0
+    assert "tasks (" not in capsys.readouterr().err
+
+
+def test_figure_labels_and_pool_are_read_from_the_spec(tmp_path):
+    from lemmata.analysis.errors import LemmataError
+    from lemmata.numerics.study import load_spec
+
+    spec = _spec(tmp_path, tmp_path / "s.sqlite")
+    spec.write_text(spec.read_text() + "\n[figure]\nmetric = 'y'\nx = 'x'\npool = true\n"
+                    "[figure.labels]\nx = '$x$'\ny = '$y = x^2 s + \\epsilon$'\n")
+    loaded = load_spec(spec)
+    assert loaded.figure["labels"] == {"x": "$x$", "y": r"$y = x^2 s + \epsilon$"} and loaded.figure["pool"] is True
+    loaded.study.run(progress=False)
+    options = {k: v for k, v in loaded.figure.items() if k not in ("metric", "x")}
+    ax = loaded.study.plot("y", "x", **options).axes[0]
+    assert ax.get_xlabel() == "$x$" and ax.get_ylabel().startswith(r"$y = x^2 s + \epsilon$")
+    loaded.study.close()
+    spec.write_text(spec.read_text().replace("pool = true", "pool = 'yes'"))
+    with pytest.raises(LemmataError, match="pool .* must be true or false"):
+        load_spec(spec)
+    import matplotlib.pyplot as plt
+    plt.close("all")
