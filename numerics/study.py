@@ -243,6 +243,21 @@ def _unwritable(path: Path, reason, kept: int | None) -> StoreError:
     return StoreError(f"cannot write study store {path}: {reason}; {tail}.")
 
 
+class _ClosedConnection:
+    """Stands for the connection of a closed store: every use says so."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def execute(self, *args, **kwargs):
+        raise StoreError(f"the study store {self.path} was closed (Study.close()); make a new Study to use it.")
+
+    executemany = execute
+
+    def close(self):
+        pass
+
+
 class _Store:
     def __init__(self, path: Path, name: str, version: str, function: str, new_version: bool):
         self.path = path
@@ -328,7 +343,11 @@ class _Store:
         db = getattr(self, "db", None)
         if db is not None:
             db.close()
-            self.db = None
+        self.db = _ClosedConnection(self.path)
+
+    @property
+    def closed(self) -> bool:
+        return isinstance(getattr(self, "db", None), _ClosedConnection)
 
     def _count_readable(self, version: str | None = None) -> int | None:
         """Finished tasks in the store (of ``version``, or all), read by a fresh connection: a
@@ -628,6 +647,8 @@ class Study:
         self.points = _expand_grid(grid)
         self.seeds = _seed_list(seeds)
         self.version = version if version is not None else _code_version(self.fn)
+        if not isinstance(store, (str, os.PathLike)):
+            raise TypeError(f"`store` must be a path to the study's SQLite file; got {type(store).__name__}.")
         self.store_path = Path(store)
         self._store = _Store(self.store_path, name, self.version, self._ref, new_version)
         self.tasks = [
@@ -693,8 +714,8 @@ class Study:
             raise ValueError(f"`max_workers` must be a positive integer; got {max_workers!r}.")
         if isinstance(lease, bool) or not isinstance(lease, Real) or not math.isfinite(lease) or lease <= 0:
             raise ValueError(f"`lease` must be a positive number of seconds; got {lease!r}.")
-        if self._store.db is None:
-            raise StoreError(f"study {self.name!r} was closed; make a new Study to run it.")
+        if self._store.closed:
+            raise StoreError(f"study {self.name!r} was closed (Study.close()); make a new Study to run it.")
         todo = self.pending(retry_errors)
         bar = _Progress(len(todo), True if progress is None else bool(progress), self.name)
         start = time.perf_counter()

@@ -38,6 +38,12 @@ def _ran(folder):
     return study
 
 
+def _closed(folder):
+    study = _study(folder)
+    study.close()
+    return study
+
+
 def _cli(*args):
     from lemmata.proofs_checks import cli
 
@@ -73,6 +79,9 @@ CASES = [
      StoreError, ["cannot write study store", "cannot create its folder"]),
     (f"{ST}.Study", _in_tmp(lambda d: ((d / "s.sqlite").write_bytes(b"garbage" * 10), _study(d))),
      StoreError, ["`store`", "not a SQLite file"]),
+    (f"{ST}.Study", lambda: Study(_square, {"x": [1]}, name="bad", store=3), TypeError, ["`store`", "int"]),
+    (f"{ST}.Study.run", _in_tmp(lambda d: _closed(d).run()), StoreError, ["was closed", "new Study"]),
+    (f"{ST}.Study.results", _in_tmp(lambda d: _closed(d).results()), StoreError, ["was closed", "new Study"]),
     (f"{ST}.Study.run", _in_tmp(lambda d: _study(d).run("threads")), ValueError,
      ["`executor`", "'inline'", "'threads'"]),
     (f"{ST}.Study.run", _in_tmp(lambda d: _study(d).run(max_workers=0)), ValueError,
