@@ -264,9 +264,7 @@ class _Store:
         if path.is_dir():
             raise _unwritable(path, "it is a directory (give a file name, e.g. "
                                     f"{str(path / 'study.sqlite')!r})", None)
-        existed = path.exists() and path.stat().st_size > 0
-        if existed:
-            self._inspect(name, version, new_version)
+        existed = path.exists() and path.stat().st_size > 0 and self._inspect(name, version, new_version)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -279,23 +277,34 @@ class _Store:
             raise _unwritable(path, exc, self._count_readable() if existed else None) from exc
         try:
             with _Transaction(self.db) as db:
-                if not existed:
+                # decided inside the write lock: another run may have created the store meanwhile
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if not tables:
                     self._create(db, name, version, function)
-                elif self.meta().get("version") != version:      # new_version was checked above
-                    db.execute("UPDATE lemmata_meta SET value=? WHERE key='version'", (version,))
+                else:
+                    meta = dict(db.execute("SELECT key, value FROM lemmata_meta")) \
+                        if "lemmata_meta" in tables else {}
+                    self._verify(tables, meta, name, version, new_version)
+                    if meta.get("version") != version:
+                        db.execute("UPDATE lemmata_meta SET value=? WHERE key='version'", (version,))
                 db.execute(_CLAIMS_TABLE)
-        except sqlite3.Error as exc:
-            kept = self._count_readable() if existed else None
+        except StoreError:
             self.close()
-            if created:
+            raise
+        except sqlite3.Error as exc:
+            kept = self._count_readable()
+            self.close()
+            if created and kept is None:             # nothing of a study in it: leave no file
                 for suffix in ("", "-wal", "-shm", "-journal"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
             raise _unwritable(path, exc, kept) from exc
 
-    def _inspect(self, name, version, new_version):
-        """Every reason to refuse an existing file, found before anything could write to it (a
-        plain connection that only reads writes nothing to a foreign database, and the -wal and
-        -shm files that reading a WAL store creates go away when it closes)."""
+    def _inspect(self, name, version, new_version) -> bool:
+        """Whether the file holds a store, after every reason to refuse it was looked for before
+        anything could write to it (a plain connection that only reads writes nothing to a
+        foreign database, and the -wal and -shm files that reading a WAL store creates go away
+        when it closes). A database without tables is no store yet: maybe another run is
+        creating it right now; the creation is decided under the write lock."""
         path = self.path
         try:
             with open(path, "rb") as handle:
@@ -315,6 +324,13 @@ class _Store:
                 probe.close()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"`store` {str(path)!r} cannot be read as a study store: {exc}.") from exc
+        if not tables:
+            return False         # an empty database, or one another run is creating right now
+        self._verify(tables, meta, name, version, new_version)
+        return True
+
+    def _verify(self, tables, meta, name, version, new_version):
+        path = self.path
         if "lemmata_meta" not in tables or meta.get("format") != _FORMAT:
             raise StoreError(f"`store` {str(path)!r} is a SQLite database of something else (tables "
                              f"{sorted(tables)}); refusing to write into it.")
@@ -538,6 +554,11 @@ class RunSummary:
     seconds: float
     n_left_to_others: int = 0
     others: tuple = ()
+
+    @property
+    def note(self) -> str:
+        """The sentence naming the runs tasks were left to ("" when none)."""
+        return _others_message(self.others) if self.others else ""
 
     def to_dict(self) -> dict:
         return {"n_tasks": self.n_tasks, "n_executed": self.n_executed, "n_skipped": self.n_skipped,

@@ -252,8 +252,8 @@ def _claim(store, task, owner, pid, host, expires):
 
 
 def test_two_processes_on_one_store_split_the_work(tmp_path):
-    """Two real processes start the same 40-task study at the same instant on one store: the
-    side file (one line per execution, written by the task itself) holds every task once."""
+    """Two real processes create the store and start the same 40-task study at the same instant:
+    the side file (one line per execution, written by the task itself) holds every task once."""
     store, log, go = tmp_path / "race.sqlite", tmp_path / "executions.log", tmp_path / "go"
     script = (f"import os, sys, time\nsys.path[:0] = [{str(ROOT)!r}, {str(HERE)!r}]\n"
               "from lemmata.numerics.study import Study\n"
@@ -264,8 +264,6 @@ def test_two_processes_on_one_store_split_the_work(tmp_path):
               "s = study.run(progress=False)\n"
               "print(s.n_executed, s.n_left_to_others, s.n_skipped)\n")
     env = {**os.environ, "LEMMATA_TEST_LOG": str(log), "LEMMATA_TEST_SLEEP": "0.05"}
-    Study("study_tasks:logged_square", {"x": list(range(40))}, seeds=1, name="race", store=store,
-          version="1", search_path=[HERE]).close()          # the store exists before the race
     procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     deadline = time.time() + 120
@@ -316,6 +314,9 @@ def test_tasks_claimed_by_a_live_run_are_left_to_it_with_a_message(tmp_path):
         summary = study.run(progress=False)
     assert (summary.n_executed, summary.n_left_to_others, summary.n_skipped) == (9, 3, 0)
     assert summary.others == ((os.getpid(), host, 3),)
+    assert summary.note == (f"another run (pid {os.getpid()} on {host}) is working on 3 tasks of this "
+                            f"study; they are left to it.")
+    assert summary.to_dict()["n_left_to_others"] == 3
     # a run on another host whose lease is still valid keeps its claims; the claims of a
     # finished process of this host are void at once, expiry or not; a released task is free
     _claim(store, study.tasks[0], "remote", 4242, "elsewhere.example", time.time() + 600)
