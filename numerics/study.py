@@ -61,7 +61,8 @@ import numpy as np
 
 from lemmata.analysis.errors import LemmataError
 
-__all__ = ["Study", "RunSummary", "StudySpec", "StoreError", "StudyWarning", "load_spec", "resolve_function", "EXECUTORS"]
+__all__ = ["Study", "RunSummary", "StudySpec", "StoreError", "StudyWarning", "load_spec",
+           "resolve_function", "EXECUTORS"]
 
 EXECUTORS = ("inline", "processes", "dask")
 _FORMAT = "lemmata-study"

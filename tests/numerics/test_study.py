@@ -1,7 +1,6 @@
 """Studies with real parts: a real SQLite file, a subprocess killed with SIGKILL mid-run, local
 processes and a real Dask LocalCluster on loopback."""
 
-import json
 import math
 import os
 import signal
