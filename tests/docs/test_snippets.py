@@ -1,8 +1,9 @@
-"""Every Python snippet of the user guide runs (issue 14: "every snippet runnable and run").
+"""Every Python snippet of the user guide and of the README runs (issue 14: "every snippet
+runnable and run").
 
-The ``.. code-block:: python`` blocks of each page run in order in one namespace, in a temporary
-working directory; their own ``assert`` lines state what they show (values from closed forms or
-exact arithmetic written in the page).
+The ``.. code-block:: python`` blocks of each page (and the fenced python blocks of README.md) run
+in order in one namespace, in a temporary working directory; their own ``assert`` lines state what
+they show (values from closed forms or exact arithmetic written in the page).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import textwrap
 
 import pytest
 
-DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.rst"))
 
 
@@ -46,3 +48,15 @@ def test_page_snippets_run(page, tmp_path, monkeypatch, capsys):
     for k, block in enumerate(python_blocks(page.read_text())):
         code = compile(block, f"{page.name}[block {k}]", "exec")
         exec(code, namespace)  # noqa: S102 - the documentation's own code, not user input
+
+
+def readme_blocks() -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.S | re.M)
+
+
+def test_readme_snippets_run(tmp_path, monkeypatch, capsys):
+    blocks = readme_blocks()
+    assert len(blocks) >= 5
+    monkeypatch.chdir(tmp_path)
+    for k, block in enumerate(blocks):      # each workflow stands alone: a fresh namespace
+        exec(compile(block, f"README.md[block {k}]", "exec"), {"__name__": "__snippet__"})  # noqa: S102
