@@ -19,17 +19,18 @@ import time
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from lemmata.analysis import recurrence  # noqa: E402
-from lemmata.numerics import compile_kernel  # noqa: E402
+from lemmata.numerics import compile_kernel, plotting  # noqa: E402
 from lemmata.numerics.recurrence import simulate_moments  # noqa: E402
 
-PANELS = [("E_h2", "none", "none", "E[h^2]"),
-          ("E_dh2", "none", "none", "E[(dh/dlam)^2]"),
-          ("E_dh2", "l2", "none", "E[(d_lam(gamma h))^2], gamma = sqrt(1-lam^2)"),
-          ("E_dh2", "l2", "exp", "E[(d_omega(gamma h))^2], lam = exp(-exp(omega))")]
+PANELS = [("E_h2", "none", "none", r"$\mathbb{E}[h_t^2]$", "state variance"),
+          ("E_dh2", "none", "none", r"$\mathbb{E}[(\partial_\lambda h_t)^2]$", "sensitivity"),
+          ("E_dh2", "l2", "none", r"$\mathbb{E}[(\partial_\lambda (\gamma h_t))^2]$",
+           r"normalised, $\gamma=\sqrt{1-\lambda^2}$"),
+          ("E_dh2", "l2", "exp", r"$\mathbb{E}[(\partial_\omega (\gamma h_t))^2]$",
+           r"normalised, $\lambda=e^{-e^{\omega}}$")]
 RHOS = (0.0, 0.5, 0.9)
 
 
@@ -45,29 +46,30 @@ def main(argv=None):
     lam_curve = 1 - np.logspace(-3, np.log10(0.7), 200)
     lam_mc = np.array([0.5, 0.7, 0.8, 0.9, 0.95])
     rows = []
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(5 * len(PANELS), 4))
-    for ax, (moment, norm, par, title) in zip(axes, PANELS):
-        kernel = compile_kernel(recurrence.memory_moments(norm, par), "numpy")
-        for j, rho in enumerate(RHOS):
-            curve = kernel(lam_curve, rho)[moment]
-            line, = ax.plot(1 - lam_curve, curve, lw=1.2, label=f"rho={rho}")
-            for k, lam in enumerate(lam_mc):
-                est = simulate_moments(lam, rho, n_paths=args.paths, seed=args.seed * 1000 + 10 * j + k,
-                                       normalization=norm, parametrization=par)[moment]
-                exact = float(kernel(lam, rho)[moment])
-                ax.errorbar(1 - lam, est.value, yerr=2 * est.stderr, fmt="o", ms=3, color=line.get_color())
-                rows.append({"moment": moment, "normalization": norm, "parametrization": par, "rho": rho,
-                             "lam": lam, "closed_form": exact, "monte_carlo": est.value,
-                             "stderr": est.stderr, "z_score": (est.value - exact) / est.stderr})
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("1 - lambda (memory ~ 1/(1-lambda))")
-        ax.set_title(title, fontsize=9)
-        ax.grid(True, alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "curse_of_memory.png", dpi=120)
-    plt.close(fig)
+    with plotting.style():
+        fig, axes = plotting.figure(1, len(PANELS), squeeze=True)
+        for ax, (moment, norm, par, ylabel, title) in zip(axes, PANELS):
+            kernel = compile_kernel(recurrence.memory_moments(norm, par), "numpy")
+            for j, rho in enumerate(RHOS):
+                curve = kernel(lam_curve, rho)[moment]
+                style = plotting.series_style(j)
+                ax.plot(1 - lam_curve, curve, color=style["color"], label=rf"closed form, $\rho={rho}$")
+                for k, lam in enumerate(lam_mc):
+                    est = simulate_moments(lam, rho, n_paths=args.paths, seed=args.seed * 1000 + 10 * j + k,
+                                           normalization=norm, parametrization=par)[moment]
+                    exact = float(kernel(lam, rho)[moment])
+                    ax.errorbar(1 - lam, est.value, yerr=2 * est.stderr, ls="none", **style,
+                                label="Monte Carlo $\pm 2$ s.e." if (j, k) == (0, 0) else None)
+                    rows.append({"moment": moment, "normalization": norm, "parametrization": par, "rho": rho,
+                                 "lam": lam, "closed_form": exact, "monte_carlo": est.value,
+                                 "stderr": est.stderr, "z_score": (est.value - exact) / est.stderr})
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(r"$1-\lambda$  (memory $\sim 1/(1-\lambda)$)")
+            ax.set_ylabel(ylabel)
+            ax.set_title(title)
+        axes[0].legend(loc="upper right")
+        plotting.save(fig, out / "curse_of_memory.png")
     with open(out / "curse_of_memory.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, list(rows[0]))
         writer.writeheader()

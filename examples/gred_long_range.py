@@ -16,8 +16,8 @@ import time
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
+import numpy as np  # noqa: E402
 
 try:
     import torch  # noqa: E402
@@ -25,6 +25,11 @@ except ImportError as exc:  # pragma: no cover - the example states its requirem
     raise SystemExit("this example needs PyTorch: pip install 'lemmata[deep]' (CPU: torch==2.13.0)") from exc
 
 from lemmata.graphs.torch_models import GREDNet, MPNN, accuracy, train  # noqa: E402
+from lemmata.numerics import plotting  # noqa: E402
+
+N_TEST = 2000           # fresh test graphs per (model, k); the accuracy is a binomial proportion
+LABELS = {"GRED, K = k": "GRED, $K=k$ (one layer)", "GRED, K = 1": "GRED, $K=1$ (one layer)",
+          "MPNN, k - 1 layers": "MPNN, $k-1$ layers", "MPNN, k layers": "MPNN, $k$ layers"}
 
 
 def main(argv=None):
@@ -45,21 +50,32 @@ def main(argv=None):
                   "MPNN, k - 1 layers": MPNN(G, max(k - 1, 1)), "MPNN, k layers": MPNN(G, k)}
         for name, model in models.items():
             losses = train(model, n_nodes, k, steps=args.steps)
-            rows.append({"k": k, "model": name, "accuracy": accuracy(model, n_nodes, k),
-                         "final_loss": losses[-1]})
-            print(f"k = {k}: {name:20s} accuracy {rows[-1]['accuracy']:.3f}")
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name in dict.fromkeys(r["model"] for r in rows):
-        mine = [r for r in rows if r["model"] == name]
-        ax.plot([r["k"] for r in mine], [r["accuracy"] for r in mine], "o-", label=name)
-    ax.axhline(0.5, color="k", ls=":", lw=1, label="chance")
-    ax.set_xlabel("distance k of the label")
-    ax.set_ylabel("test accuracy (2,000 fresh graphs)")
-    ax.set_title("label at distance k on a path")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "gred_long_range.png", dpi=120)
-    plt.close(fig)
+            acc = accuracy(model, n_nodes, k, n_graphs=N_TEST)
+            low, high = plotting.binomial_interval(round(acc * N_TEST), N_TEST)
+            rows.append({"k": k, "model": name, "accuracy": acc, "n_test": N_TEST,
+                         "ci95_low": low, "ci95_high": high, "final_loss": losses[-1]})
+            print(f"k = {k}: {name:20s} accuracy {acc:.3f} (95% CI {low:.3f}-{high:.3f})")
+    names = list(dict.fromkeys(r["model"] for r in rows))
+    with plotting.style():
+        fig, axes = plotting.figure(1, 1, panel=(6.4, 4.0))
+        ax = axes[0, 0]
+        positions = np.arange(len(args.distances))
+        width = 0.8 / len(names)
+        for i, name in enumerate(names):         # dodged: curves that coincide stay visible
+            mine = [r for r in rows if r["model"] == name]
+            acc = np.array([r["accuracy"] for r in mine])
+            err = np.array([[r["accuracy"] - r["ci95_low"] for r in mine],
+                            [r["ci95_high"] - r["accuracy"] for r in mine]])
+            ax.errorbar(positions + (i - (len(names) - 1) / 2) * width, acc, yerr=err, ls="none",
+                        capsize=3, label=LABELS.get(name, name), **plotting.series_style(i))
+        ax.axhline(0.5, color="k", ls=":", lw=1, label="chance")
+        ax.set_xticks(positions, [f"$k={k}$" for k in args.distances])
+        ax.set_xlabel("distance $k$ of the node that carries the label")
+        ax.set_ylabel(f"test accuracy ({N_TEST:,} fresh graphs, 95% CI)")
+        ax.set_ylim(0.3, 1.05)
+        ax.set_title("label at distance $k$ on a path: GRED reads hop $k$ in one layer")
+        fig.legend(loc="outside lower center", ncols=3)
+        plotting.save(fig, out / "gred_long_range.png")
     with open(out / "gred_long_range.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, list(rows[0]))
         writer.writeheader()

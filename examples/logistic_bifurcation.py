@@ -18,10 +18,11 @@ import time
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
-from lemmata.numerics import orbits  # noqa: E402
+from lemmata.numerics import orbits, plotting  # noqa: E402
 from lemmata.numerics.logistic import random_dataset_1d, two_wall_dataset_2d, wall_dataset_1d  # noqa: E402
 
 
@@ -36,7 +37,20 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     rows = []
-    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    with plotting.style():
+        fig, axes = plotting.figure(2, 2, panel=(6.0, 4.2))
+        result, diagram, cycles, found = _draw(args, axes, rows)
+        plotting.save(fig, out / "logistic_bifurcation.png")
+    with open(out / "logistic_bifurcation.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {out}/logistic_bifurcation.png and .csv in {time.perf_counter() - start:.1f} s; "
+          f"basins at eta lambda = 0.7: {result['fractions']}")
+    return {"diagram": diagram, "cycles_1d": cycles, "cycles_2d": found, "basins": result}
+
+
+def _draw(args, axes, rows):
 
     # 1. orbit diagram and Lyapunov exponent of a random 1-D data set
     data = random_dataset_1d(np.random.default_rng(args.seed), n=8)
@@ -48,18 +62,19 @@ def main(argv=None):
     for j in range(inits.size):
         pts = diagram.points[:, j, :, 0]
         ax.plot(np.repeat(eta_lambda, pts.shape[1]), pts.ravel() - data.minimizer[0], ",", color="k", alpha=0.4)
-    for x, label in ((1, "1/lambda"), (2, "2/lambda")):
+    for x, label in ((1, r"$1/\lambda$"), (2, r"$2/\lambda$")):
         ax.axvline(x, color="C3", ls="--", lw=1)
-        ax.text(x, ax.get_ylim()[1] if ax.get_ylim()[1] else 1, label, color="C3", ha="right", va="top")
-    ax.set_xlabel("eta * lambda")
-    ax.set_ylabel("w - w*  (kept orbit points, 4 starts)")
-    ax.set_title("orbit diagram: random non-separable 1-D data")
+        ax.annotate(label, (x, 1), xycoords=("data", "axes fraction"), xytext=(-3, -3),
+                    textcoords="offset points", color="C3", ha="right", va="top")
+    ax.set_xlabel(r"step size $\eta\lambda$")
+    ax.set_ylabel(r"$w - w^*$ (kept orbit points, 4 starts)")
+    ax.set_title("(a) orbit diagram, random non-separable 1-D data")
     axes[0, 1].plot(eta_lambda, np.nanmax(diagram.lyapunov, axis=1), lw=0.8)
     axes[0, 1].axhline(0, color="k", lw=0.5)
     axes[0, 1].axvline(2, color="C3", ls="--", lw=1)
-    axes[0, 1].set_xlabel("eta * lambda")
+    axes[0, 1].set_xlabel(r"step size $\eta\lambda$")
     axes[0, 1].set_ylabel("largest Lyapunov exponent")
-    axes[0, 1].set_title("> 0: chaos; = 0: bifurcation points")
+    axes[0, 1].set_title("(b) Lyapunov exponent: > 0 chaos, = 0 at bifurcations")
     for i, el in enumerate(eta_lambda):
         rows.append({"panel": "orbit", "eta_lambda": el, "period": int(diagram.periods[i, 0]),
                      "lyapunov": float(diagram.lyapunov[i, 0]), "x": "", "y": "", "label": ""})
@@ -78,10 +93,10 @@ def main(argv=None):
         for x in c.points[:, 0]:
             ax.axhline(x, lw=0.8, ls=":", color="C1" if c.period > 1 else "C2")
         ax.plot([], [], color="C1" if c.period > 1 else "C2", ls=":", label=kind)
-    ax.set_xlabel("initial w")
-    ax.set_ylabel("w after 20,000 steps")
-    ax.set_title("1-D wall construction at eta lambda = 1.6: two attractors")
-    ax.legend(fontsize=8)
+    ax.set_xlabel(r"initial $w_0$")
+    ax.set_ylabel(r"$w$ after 20,000 steps")
+    ax.set_title(r"(c) 1-D wall data set at $\eta\lambda = 1.6 < 2$: two attractors")
+    ax.legend(loc="center right")
 
     # 3. basins of a 2-D two-wall data set at eta lambda = 0.7
     two = two_wall_dataset_2d(0.7)
@@ -97,26 +112,28 @@ def main(argv=None):
                            n_transient=20_000)
     labels = result["labels"].reshape(X.shape)
     ax = axes[1, 1]
-    ax.pcolormesh(X, Y, labels, cmap="viridis", shading="auto")
-    for c in found:
-        ax.plot(*c.points.T, "o", color="w" if c.period == 1 else "r", ms=4,
-                label=f"period {c.period} ({'stable' if c.stable else 'unstable'})")
-    share = ", ".join(f"{k} {v:.0%}" for k, v in result["fractions"].items())
-    ax.set_title(f"2-D two-wall construction, eta lambda = 0.7 < 1: basins ({share})", fontsize=9)
-    ax.legend(fontsize=8)
+    # one colour per outcome: -2 none of these, -1 diverged, i the basin of attractor i
+    kinds = ["no attractor reached", "diverged"] + [
+        f"basin of the period-{c.period} {'cycle' if c.period > 1 else 'fixed point'}" for c in found]
+    colours = ["0.85", "0.3"] + [f"C{i}" for i in range(len(found))]
+    ax.pcolormesh(X - two.minimizer[0], Y - two.minimizer[1], labels + 2, shading="auto",
+                  cmap=ListedColormap(colours), vmin=-0.5, vmax=len(colours) - 0.5)
+    fractions = [result["fractions"]["other"], result["fractions"]["diverged"]] + [
+        result["fractions"][f"attractor_{i}"] for i in range(len(found))]
+    handles = [Patch(color=colour, label=f"{kind} ({share:.0%})")
+               for colour, kind, share in zip(colours, kinds, fractions) if share > 0]
+    for i, c in enumerate(found):
+        handles += ax.plot(*(c.points - two.minimizer).T, "o", color="k" if c.period == 1 else "w",
+                           mec="k", ms=5, ls="none",
+                           label=f"period-{c.period} points ({'stable' if c.stable else 'unstable'})")
+    ax.set_xlabel(r"$w_1 - w_1^*$ (initial)")
+    ax.set_ylabel(r"$w_2 - w_2^*$ (initial)")
+    ax.set_title(r"(d) basins, 2-D two-wall data set at $\eta\lambda = 0.7 < 1$")
+    ax.legend(handles=handles, loc="lower right")
     for x, y, lab in zip(X.ravel()[::7], Y.ravel()[::7], result["labels"][::7]):
         rows.append({"panel": "basin", "eta_lambda": 0.7, "period": "", "lyapunov": "", "x": x, "y": y,
                      "label": int(lab)})
-    fig.tight_layout()
-    fig.savefig(out / "logistic_bifurcation.png", dpi=110)
-    plt.close(fig)
-    with open(out / "logistic_bifurcation.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"wrote {out}/logistic_bifurcation.png and .csv in {time.perf_counter() - start:.1f} s; "
-          f"basins at eta lambda = 0.7: {result['fractions']}")
-    return {"diagram": diagram, "cycles_1d": cycles, "cycles_2d": found, "basins": result}
+    return result, diagram, cycles, found
 
 
 if __name__ == "__main__":

@@ -59,9 +59,9 @@ def main(argv=None):
         rows += [{"panel": "radius", "family": f"r={r}", "L": int(L), "condition_number": c,
                   "closed_form": r ** -(L - 1.0), "error": ""} for L, c in zip(lengths, measured)]
     axes[0].set_yscale("log")
-    axes[0].set_xlabel("L = N")
-    axes[0].set_ylabel("cond(V)")
-    axes[0].set_title("r * roots of unity: cond = r^-(L-1)")
+    axes[0].set_xlabel("$L = N$")
+    axes[0].set_ylabel(r"$\mathrm{cond}(V)$")
+    axes[0].set_title(r"$r\,\times$ roots of unity: $\mathrm{cond} = r^{-(L-1)}$")
     axes[0].legend(fontsize=8)
 
     for name, spec in FAMILIES.items():
@@ -81,10 +81,11 @@ def main(argv=None):
                          "closed_form": "", "error": error})
         axes[1].plot(lengths, np.maximum(errors, 1e-17), "o-", ms=3, label=name)
     axes[1].set_yscale("log")
-    axes[1].set_xlabel("L = N")
-    axes[1].set_ylabel("max |v - reconstruction| (float64)")
-    axes[1].set_title("reconstruction from x_L")
-    axes[1].legend(fontsize=7)
+    axes[1].set_xlabel("$L = N$")
+    axes[1].set_ylabel(r"$\max|v - \hat v|$ (float64)")
+    axes[1].set_title(r"reconstruction of $v$ from $x_L$")
+    axes[1].set_ylim(top=1e13)   # room above the curves for the key
+    axes[1].legend(fontsize=7, loc="upper center", ncol=2)
 
     Ns = np.arange(6, 41, 2)
     for family in ("real", "chebyshev"):
@@ -95,8 +96,8 @@ def main(argv=None):
                   "closed_form": "", "error": ""} for N, c in zip(Ns, conds)]
     axes[2].axhline(1e16, color="k", ls=":", lw=1, label="float64 saturation")
     axes[2].set_yscale("log")
-    axes[2].set_xlabel("N = L")
-    axes[2].set_ylabel("cond(V) (60-digit SVD)")
+    axes[2].set_xlabel("$N = L$")
+    axes[2].set_ylabel(r"$\mathrm{cond}(V)$ (60-digit SVD)")
     axes[2].set_title(f"real nodes (Chebyshev rate log(1+sqrt2) = {math.log(1 + math.sqrt(2)):.3f})")
     axes[2].legend(fontsize=8)
     fig.tight_layout()

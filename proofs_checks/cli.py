@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="accept a store written by another code version of the study")
     study.add_argument("--export", metavar="FILE", help="write the results to FILE (.csv or .parquet)")
     study.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    cite = commands.add_parser("cite", help="print the BibTeX of the papers and of lemmata",
+                               description="BibTeX of the papers in scope (or of one) and of lemmata.")
+    cite.add_argument("--paper", action="append", metavar="ID",
+                      help="only this paper (arXiv id; repeat for several); default every paper in scope")
     return parser
 
 
@@ -149,6 +154,11 @@ def main(argv=None) -> int:
             return _check(args)
         if args.command == "study":
             return _study(args)
+        if args.command == "cite":
+            from .citation import bibtex
+
+            print(bibtex(args.paper), end="")
+            return 0
         return _derive(args)
     except (LemmataError, ValueError) as exc:       # AssumptionError is both
         print(f"lemmata: error: {exc}", file=sys.stderr)

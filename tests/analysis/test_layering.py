@@ -127,4 +127,5 @@ def test_the_wheel_installs_nothing_at_the_top_level_but_lemmata(tmp_path):
     for package in PACKAGES:
         assert f"lemmata/{package}/__init__.py" in names
     assert "lemmata/proofs_checks/papers/ngn.py" in names
+    assert "lemmata/py.typed" in names                     # PEP 561: the annotations are public
     assert not any(n.startswith(("lemmata/tests/", "lemmata/examples/", "lemmata/benchmarks/")) for n in names)

@@ -105,6 +105,9 @@ def test_gred_long_range_example(tmp_path):
     pytest.importorskip("torch")
     rows = _load("gred_long_range").main(["--out", str(tmp_path), "--distances", "3", "--steps", "200"])
     acc = {r["model"]: r["accuracy"] for r in rows}
+    for r in rows:          # the figure's error bars: a 95% Wilson interval around each accuracy
+        assert r["ci95_low"] <= r["accuracy"] <= r["ci95_high"] and r["n_test"] == 2000
+    assert set(next(csv.DictReader(open(tmp_path / "gred_long_range.csv")))) >= {"ci95_low", "ci95_high"}
     assert acc["GRED, K = k"] > 0.95 and acc["MPNN, k layers"] > 0.95
     assert acc["GRED, K = 1"] < 0.6 and acc["MPNN, k - 1 layers"] < 0.6     # blind to distance k
 
