@@ -27,6 +27,7 @@ Programs VI); SP and NTP keep one rate. The brief notes the paper's own Adam tab
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -155,6 +156,12 @@ def table(scheme: str, n_layers: int, *, gain=None) -> ParametrizationTable:
     ValueError
         For an unknown scheme or ``n_layers`` < 2.
     """
+    return _table(scheme, n_layers, gain)
+
+
+@functools.lru_cache(maxsize=64)
+def _table(scheme, n_layers, gain) -> ParametrizationTable:
+    """Build (once per arguments) the table of :func:`table`."""
     if scheme not in SCHEMES:
         raise ValueError(f"`scheme` must be one of {', '.join(map(repr, SCHEMES))}; got {scheme!r}.")
     if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 2:

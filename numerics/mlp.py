@@ -26,6 +26,7 @@ without the (mC x P) Jacobian.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -37,12 +38,18 @@ from lemmata.analysis.parametrization import SCHEMES, table
 from lemmata.analysis.validation import one_of, positive_finite, positive_int
 from lemmata.numerics.stats import child_seed, fit_slope
 
-__all__ = ["ACTIVATIONS", "LOSSES", "MLP", "TrainResult", "train", "teacher_data",
+__all__ = ["ACTIVATIONS", "LOSSES", "MLP", "TrainResult", "train", "teacher_data", "proxy_run",
            "CoordinateCheck", "coordinate_check"]
 
 ACTIVATIONS = ("relu", "tanh", "linear")
 LOSSES = ("mse", "xent")
 _GAIN = {"relu": math.sqrt(2.0), "tanh": 1.0, "linear": 1.0}
+
+
+@functools.lru_cache(maxsize=256)
+def _rules(scheme, n_layers, width, input_dim, n_blocks, gamma_0, base_width, beta, gain):
+    return tuple(table(scheme, n_layers).evaluate(width=width, input_dim=input_dim, n_blocks=n_blocks,
+                                                  gamma_0=gamma_0, base_width=base_width, beta_=beta, gain=gain))
 
 
 def _phi(name, z):
@@ -102,10 +109,9 @@ class MLP:
             raise ValueError(f"`widths` must give >= 3 layers under 'depth_mup' (a residual block); got {widths}.")
         self.residual = bool(residual) or scheme == "depth_mup"
         n_blocks = max(self.n_layers - 2, 1)
-        rules = table(scheme, self.n_layers).evaluate(
-            width=hidden[0], input_dim=widths[0], n_blocks=n_blocks, gamma_0=self.gamma_0,
-            base_width=self.base_width, beta_=self.beta, gain=_GAIN[activation])
-        self.rules = rules
+        rules = _rules(scheme, self.n_layers, hidden[0], widths[0], n_blocks, self.gamma_0, self.base_width,
+                       self.beta, _GAIN[activation])
+        self.rules = [dict(r) for r in rules]
         self.shapes = [(widths[l + 1], widths[l]) for l in range(self.n_layers)]
         sizes = [a * b for a, b in self.shapes]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
@@ -512,3 +518,49 @@ def coordinate_check(scheme: str, widths=(64, 128, 256, 512), *, n_layers: int =
         raise LemmataError(f"coordinate check under {scheme!r}: updates non-finite or zero (eta too large?).")
     exps = tuple(fit_slope(np.log(widths), np.log(ups[:, l])) for l in range(ups.shape[1]))
     return CoordinateCheck(scheme, widths, acts, ups, exps)
+
+
+# ------------------------------------------------------------------------------ the width study
+def proxy_run(scheme: str, width: int, eta: float, seed=0, *, n_train: int = 4096, input_dim: int = 32,
+              n_classes: int = 10, n_layers: int = 3, batch_size: int = 128, epochs: float = 3.0,
+              base_width: float = 64.0, gamma_0: float = 1.0, sharpness_batch: int = 32,
+              n_snapshots: int = 6, eval_size: int = 512, data_seed: int = 0, sharpness_tol: float = 1e-4) -> dict:
+    r"""One run of the brief's CPU-scale proxy (arXiv:2402.17457 section 3): a ``n_layers``-layer
+    ReLU MLP d -> n -> ... -> C on teacher data, cross-entropy, minibatch SGD at base rate
+    ``eta`` (physical eta * multipliers), ``epochs`` passes.
+
+    Returns the final training loss on ``eval_size`` fixed training examples (``loss``; NaN
+    and ``diverged`` = True when training blew up), and at ``n_snapshots + 1`` evenly spaced
+    steps the preconditioned sharpness lambda_max(P^{1/2} H P^{1/2}) on ``sharpness_batch`` fixed
+    examples (Lanczos, warm-started from the previous snapshot's vector) and ``eta`` times it
+    (``eta_sharpness``; GD on that batch is unstable above 2).
+    """
+    one_of("scheme", scheme, SCHEMES)
+    width = positive_int("width", width)
+    eta = positive_finite("eta", eta)
+    X, labels = teacher_data(n_train, input_dim, n_classes, seed=data_seed)
+    model = MLP([input_dim] + [width] * (n_layers - 1) + [n_classes], "relu", scheme,
+                base_width=base_width, gamma_0=gamma_0)
+    theta0 = model.init(seed)
+    n_steps = max(1, int(round(epochs * n_train / batch_size)))
+    every = max(1, n_steps // max(n_snapshots, 1))
+    Xs, Ys = X[:sharpness_batch], labels[:sharpness_batch]
+    Xe, Ye = X[:eval_size], labels[:eval_size]
+    state = {"v": None}
+
+    def snapshot(step, theta):
+        from lemmata.numerics.spectra import top_eigenvalues
+
+        if not np.all(np.isfinite(theta)):
+            return math.nan
+        res = top_eigenvalues(model.operator(theta, Xs, Ys), model.n_params, tol=sharpness_tol,
+                              v0=state["v"], seed=seed, check=False, max_hvp=200)
+        state["v"] = res.vectors[:, 0]
+        return float(res.values[0]) if res.converged else math.nan
+
+    result = train(model, theta0, X, labels, eta=eta, n_steps=n_steps, batch_size=batch_size, seed=seed,
+                   record_every=every if n_snapshots else 0, callback=snapshot if n_snapshots else None)
+    loss = math.nan if result.diverged else model.loss(result.theta, Xe, Ye)
+    sharp = np.array(result.records, dtype=float) if n_snapshots else np.zeros(0)
+    return {"loss": loss, "diverged": bool(result.diverged), "steps": result.steps.astype(float),
+            "sharpness": sharp, "eta_sharpness": eta * sharp}

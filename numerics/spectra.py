@@ -166,24 +166,24 @@ def _lanczos(hvp, dim, k, tol, which, v0, max_hvp, rng):
     (the values are then exact eigenvalues of H, though a start vector lying in an invariant
     subspace cannot see eigenvalues outside it: the usual caveat of Krylov methods)."""
     m_max = min(dim, max_hvp)
-    Q = np.empty((dim, m_max))
+    # basis vectors are rows (contiguous for the reorthogonalisation products); grown by doubling
+    Q = np.empty((min(m_max, max(2 * k + 8, 32)), dim))
     alpha, beta = np.zeros(m_max), np.zeros(m_max)
     q = v0 if v0 is not None else rng.standard_normal(dim)
-    Q[:, 0] = q / np.linalg.norm(q)
+    Q[0] = q / np.linalg.norm(q)
     history = []
     status, m, b = "max_hvp reached before tol", 0, 0.0
     theta = s = None
     for j in range(m_max):
-        w = np.asarray(hvp(Q[:, j].copy()), dtype=float)
+        w = np.asarray(hvp(Q[j].copy()), dtype=float)
         if not np.all(np.isfinite(w)):
             raise ConvergenceError(f"`hvp` returned non-finite values at Lanczos step {j + 1}.")
-        alpha[j] = Q[:, j] @ w
+        alpha[j] = Q[j] @ w
         for _ in range(2):
-            w -= Q[:, : j + 1] @ (Q[:, : j + 1].T @ w)
+            w -= (Q[: j + 1] @ w) @ Q[: j + 1]
         b = float(np.linalg.norm(w))
         m = j + 1
-        T = np.diag(alpha[:m]) + np.diag(beta[: m - 1], 1) + np.diag(beta[: m - 1], -1)
-        theta, s = np.linalg.eigh(T)
+        theta, s = _tridiagonal_eigh(alpha[:m], beta[: m - 1])
         order = _order(theta, which)
         theta, s = theta[order], s[:, order]
         history.append(theta[0])
@@ -199,19 +199,29 @@ def _lanczos(hvp, dim, k, tol, which, v0, max_hvp, rng):
                 break
         if m == m_max:
             break
+        if m == Q.shape[0]:
+            Q = np.concatenate([Q, np.empty((min(m_max, 2 * m) - m, dim))], axis=0)
         if invariant:
             w = rng.standard_normal(dim)
             for _ in range(2):
-                w -= Q[:, :m] @ (Q[:, :m].T @ w)
-            beta[j], Q[:, m] = 0.0, w / np.linalg.norm(w)
+                w -= (Q[:m] @ w) @ Q[:m]
+            beta[j], Q[m] = 0.0, w / np.linalg.norm(w)
         else:
-            beta[j], Q[:, m] = b, w / b
+            beta[j], Q[m] = b, w / b
     if m < k:
         raise ConvergenceError(f"`max_hvp` = {max_hvp} is smaller than `k` = {k}: no {k} Ritz values.")
     resid = b * np.abs(s[-1, :k])
     bounds = _kato_temple(theta, resid, k)
-    vectors = Q[:, :m] @ s[:, :k]
+    vectors = Q[:m].T @ s[:, :k]
     return theta[:k], vectors, m, resid, bounds, status, np.array(history)
+
+
+def _tridiagonal_eigh(alpha, beta):
+    from scipy.linalg import eigh_tridiagonal
+
+    if alpha.size == 1:
+        return alpha.copy(), np.ones((1, 1))
+    return eigh_tridiagonal(alpha, beta)
 
 
 def _kato_temple(theta, resid, k):
@@ -480,21 +490,21 @@ def spectral_density(hvp, dim: int, *, n_probes: int = 10, n_steps: int = 30, se
 
 def _gauss_rule(op, z, n_steps):
     dim = z.size
-    Q = np.empty((dim, n_steps))
+    Q = np.empty((n_steps, dim))
     alpha, beta = np.zeros(n_steps), np.zeros(n_steps)
-    Q[:, 0] = z / np.linalg.norm(z)
+    Q[0] = z / np.linalg.norm(z)
     m = n_steps
     for j in range(n_steps):
-        w = np.asarray(op(Q[:, j].copy()), dtype=float)
-        alpha[j] = Q[:, j] @ w
+        w = np.asarray(op(Q[j].copy()), dtype=float)
+        alpha[j] = Q[j] @ w
         for _ in range(2):
-            w -= Q[:, : j + 1] @ (Q[:, : j + 1].T @ w)
+            w -= (Q[: j + 1] @ w) @ Q[: j + 1]
         b = np.linalg.norm(w)
         if j + 1 == n_steps or b <= 1e-12 * max(abs(alpha[: j + 1]).max(), 1e-300):
             m = j + 1
             break
         beta[j] = b
-        Q[:, j + 1] = w / b
+        Q[j + 1] = w / b
     T = np.diag(alpha[:m]) + np.diag(beta[: m - 1], 1) + np.diag(beta[: m - 1], -1)
     t, S = np.linalg.eigh(T)
     return t, S[0] ** 2
