@@ -306,13 +306,27 @@ class MLP:
         """v -> (P^{1/2}) H (P^{1/2}) v for ``part`` in {"full", "gn", "residual"}, with P the
         SGD multipliers when ``preconditioned`` (the sharpness compared with 2/eta)."""
         one_of("part", part, ("full", "gn", "residual"))
-        theta = self._theta(theta).copy()
         X = self._inputs(X).copy()
-        Y = np.asarray(Y).copy()
+        m = X.shape[0]
+        Ws = [W.copy() for W in self.unpack(theta)]
+        cache = self._forward(Ws, X)            # theta is fixed: one forward pass serves every product
+        _, g, hl = self._loss_terms(cache[1][-1], self._targets(Y, m))
+        if part == "full":
+            args = (g / m, lambda Rf: hl(Rf) / m, True)
+        elif part == "gn":
+            args = (np.zeros_like(g), lambda Rf: hl(Rf) / m, False)
+        else:
+            args = (g / m, np.zeros_like, True)
         root = np.sqrt(self.multipliers()) if preconditioned else None
-        if root is None:
-            return lambda v: self._second(theta, X, Y, v, part)
-        return lambda v: root * self._second(theta, X, Y, root * np.asarray(v, dtype=float), part)
+
+        def apply(v):
+            v = self._theta(v, "v")
+            if root is not None:
+                v = root * v
+            out = self._rop(Ws, cache, self.unpack(v), *args)
+            return out if root is None else root * out
+
+        return apply
 
     def jacobian(self, theta, X) -> np.ndarray:
         """Per-sample Jacobians d f_c(x_i) / d theta, shape (m, C, n_params)."""
