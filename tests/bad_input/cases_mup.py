@@ -85,3 +85,26 @@ EXEMPT = {
     "lemmata.analysis.parametrization.ParametrizationTable": "built by table(); its evaluate() takes numbers "
                                                             "substituted into closed forms",
 }
+
+try:                                    # the deep extra's module: cases only where torch is installed
+    import torch  # noqa: F401
+except ImportError:
+    pass
+else:
+    from lemmata.numerics import torch_spectra as _ts
+
+    CASES += [
+        ("lemmata.numerics.torch_spectra.scaled_mlp", lambda: _ts.scaled_mlp([3, 4, 2], "sp"),
+         ValueError, ["`scheme`", "'mup'", "'sp'"]),
+        ("lemmata.numerics.torch_spectra.scaled_convnet", lambda: _ts.scaled_convnet(0), ValueError, ["`width`"]),
+        ("lemmata.numerics.torch_spectra.sharpness",
+         lambda: _ts.sharpness(_ts.scaled_mlp([3, 4, 2]), torch.nn.functional.cross_entropy,
+                               torch.zeros(2, 3), torch.tensor([0, 1]), tol=-1.0), ValueError, ["`tol`"]),
+    ]
+    EXEMPT.update({
+        "lemmata.numerics.torch_spectra.ScaledLinear": "a layer built by scaled_mlp / scaled_convnet",
+        "lemmata.numerics.torch_spectra.ScaledConv2d": "a layer built by scaled_convnet",
+        "lemmata.numerics.torch_spectra.lr_multipliers": "reads the multipliers of a module built by lemmata",
+        "lemmata.numerics.torch_spectra.hvp_operator": "wraps any module and loss; failures are torch's own",
+        "lemmata.numerics.torch_spectra.empirical_ntk": "wraps any module; failures are torch's own",
+    })
