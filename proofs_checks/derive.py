@@ -13,7 +13,7 @@ from typing import Callable
 
 import sympy as sp
 
-from lemmata.analysis import logistic, ngn, recurrence, sde, signature, vandermonde
+from lemmata.analysis import logistic, ngn, parametrization, recurrence, sde, signature, vandermonde
 from lemmata.analysis.derivation import Derivation
 from lemmata.analysis.errors import LemmataError
 
@@ -223,6 +223,42 @@ TOPICS = {
                         "stepsize and the bounds sigma/(1+sigma L) <= gamma <= sigma "
                         "(arXiv:2407.04358)", _ngn_arguments, _ngn_build, _ngn_preamble),
 }
+
+
+def _parametrization_arguments(parser):
+    parser.add_argument("--scheme", choices=parametrization.SCHEMES, required=True,
+                        help="sp, ntp (NTK multipliers, constant rate), mup, depth_mup")
+    parser.add_argument("--layers", type=int, default=3, dest="n_layers",
+                        help="number of weight matrices (>= 2; >= 3 for depth_mup); default 3")
+    parser.add_argument("--two-layer-linear", action="store_true",
+                        help="instead: the two-layer linear net on one example (mup or ntp): "
+                             "conserved quantities, fixed point and limiting sharpness S*")
+
+
+def _parametrization_build(args):
+    if args.two_layer_linear:
+        if args.scheme not in ("mup", "ntp"):
+            raise LemmataError(f"`--two-layer-linear` needs `--scheme` mup or ntp; got {args.scheme}.")
+        return parametrization.two_layer_linear(args.scheme)
+    if args.n_layers < 2 or (args.scheme == "depth_mup" and args.n_layers < 3):
+        raise LemmataError(f"`--layers` must be an integer >= {3 if args.scheme == 'depth_mup' else 2}; "
+                           f"got {args.n_layers}.")
+    return parametrization.table(args.scheme, args.n_layers).derivation()
+
+
+def _parametrization_preamble(args):
+    if args.two_layer_linear:
+        return ["% f = c (u . v), u = W x_hat; gradient flow; p = u.v, q = |u|^2 + |v|^2 (arXiv:2402.17457)"]
+    return ["% W_eff = multiplier * W_raw, W_raw ~ N(0, init_std^2); SGD rate on W_raw = eta * sgd_lr "
+            "(arXiv:2402.17457, official code's convention)",
+            parametrization.table(args.scheme, args.n_layers).latex()]
+
+
+TOPICS["parametrization"] = Topic(
+    "parametrization", "per-layer init std, forward multiplier and SGD/Adam learning-rate multipliers "
+                       "of SP, NTP, muP and Depth-muP, or the two-layer linear closed form "
+                       "(arXiv:2402.17457)",
+    _parametrization_arguments, _parametrization_build, _parametrization_preamble)
 
 
 def parse_point(items, derivation: Derivation) -> dict:

@@ -122,3 +122,37 @@ def test_selective_ssm_signatures_example(tmp_path):
     assert toy[("area", "signature depth 3", 39)] < 1e-6 and toy[("volume", "signature depth 3", 84)] < 1e-6
     # the area is within reach of diagonal transitions already at N = 64
     assert toy[("area", "diagonal", 64)] < 0.1
+
+
+def test_mup_sharpness_example(tmp_path):
+    """The muP / NTP width study at toy size (three widths, two rates, a quarter epoch)."""
+    summary = _load("mup_sharpness").main(["--out", str(tmp_path), "--widths", "16", "32", "64", "--etas", "4", "16",
+                                           "--epochs", "0.25", "--eta-track", "16"])
+    rows = list(csv.DictReader(open(tmp_path / "mup_sharpness.csv")))
+    assert len(rows) == 2 * 3 * 2
+    assert (tmp_path / "mup_sharpness.png").stat().st_size > 10_000
+    # at the base width 64 muP and NTP are the same network: identical losses
+    mup = {r["eta"]: r["loss"] for r in rows if r["scheme"] == "mup" and r["width"] == "64"}
+    ntp = {r["eta"]: r["loss"] for r in rows if r["scheme"] == "ntp" and r["width"] == "64"}
+    assert mup == ntp
+    assert set(summary) == {"mup", "ntp"}
+
+
+def test_mup_transfer_spec_runs(tmp_path):
+    """The shipped study spec, shrunk (two widths, one rate, a short run) and pointed at a temporary store."""
+    import re
+
+    from lemmata.proofs_checks import cli
+
+    text = (ROOT / "examples" / "mup_transfer.toml").read_text()
+    text = text.replace('"../out/mup_transfer.sqlite"', repr(str(tmp_path / "s.sqlite")).replace("'", '"'))
+    text = text.replace('"../out/mup_transfer.png"', repr(str(tmp_path / "f.png")).replace("'", '"'))
+    text = re.sub(r"width = \[.*\]", "width = [16, 32]", text)
+    text = re.sub(r"eta = \[.*\]", "eta = [8.0]\nepochs = [0.25]\nn_snapshots = [1]", text)
+    text = text.replace("seeds = 1", f"seeds = 1\nsearch_path = [{str(ROOT / 'examples')!r}]".replace("'", '"'))
+    spec = tmp_path / "mup_transfer.toml"
+    spec.write_text(text)
+    assert cli.main(["study", str(spec), "--export", str(tmp_path / "r.csv"), "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert len(rows) == 2 * 2
+    assert all(float(r["loss"]) < 2.5 for r in rows)
