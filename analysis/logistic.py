@@ -99,7 +99,7 @@ def gd_map(X, y=None, *, weights=None) -> Derivation:
     T = sp.Matrix([w[k] - eta * grad[k] for k in range(d)])
     J = sp.Matrix(d, d, lambda j, k: (1 if j == k else 0) - eta * hess[j][k])
     return Derivation("logistic_gd_map", w, (eta,), {"map": T, "jacobian": J},
-                      (Assumption(eta > 0, "the step size is positive"),),
+                      (Assumption.positive(eta, "the step size eta is positive"),),
                       source=f"{SOURCE}: GD map T(w) = w - eta grad f(w)")
 
 
@@ -121,7 +121,7 @@ def two_cluster() -> Derivation:
     return Derivation("two_cluster", (w,), (p, eta),
                       {"minimizer": w_star, "lambda": lam, "kappa": kappa,
                        "map": w - eta * fp},
-                      (Assumption(p < 1, "0 < p < 1 (both clusters present)"),),
+                      (Assumption("0 < p < 1", "0 < p < 1 (both clusters present)"),),
                       source=f"{SOURCE}: two clusters (derived)")
 
 
@@ -182,7 +182,7 @@ def two_wall_cycle() -> Derivation:
     return Derivation("two_wall_cycle", (), (eta, lam, F, xs, c),
                       {"u": U, "v": V, "activation": binding,
                        "multiplier": sp.factor((1 - eta * lam) ** 2)},
-                      (Assumption(c < 1, "the walls are not parallel: 0 < c < 1"),
+                      (Assumption("0 < c < 1", "the walls are not parallel: 0 < c < 1"),
                        Assumption(eta * lam < 2, "eta lambda < 2")),
                       source=f"{SOURCE}: L8 mechanism (derived)")
 

@@ -31,6 +31,7 @@ import sympy as sp
 
 from .derivation import Assumption, Derivation
 from .errors import LemmataError, UnsupportedExpressionError
+from .parsing import exact_number, parse_expression
 from .validation import one_of
 
 __all__ = ["SDE", "from_update", "gaussian_expectation", "sgd", "sgda", "seg", "shgd",
@@ -149,12 +150,37 @@ def _players(name, v):
     return v
 
 
-def _symbolic(value, default):
-    return default if value is None else sp.sympify(value)
+def _symbolic(name, value, default):
+    """A step size or noise scale: the default symbol, a Symbol, or a positive finite number
+    (strings parsed as numbers, never evaluated)."""
+    if value is None:
+        return default
+    if isinstance(value, sp.Symbol):
+        return value
+    number = exact_number(value, name=name)
+    if not number > 0:
+        raise ValueError(f"`{name}` must be positive and finite; got {value!r}.")
+    return number
+
+
+def _game_expression(f, state, params):
+    """The loss or game as a SymPy expression: strings are parsed (never evaluated) with the
+    players and ``params`` as symbols, the names eta, rho, sigma as the shared symbols, and any
+    other name as a new real symbol."""
+    if isinstance(f, str):
+        known = {s.name: s for s in (ETA, RHO, SIGMA)}
+        known.update({s.name: s for s in (*(params or ()), *state) if isinstance(s, sp.Symbol)})
+        return parse_expression(f, name="f", symbols=known, allow_new_symbols=params is None,
+                                new_symbol=lambda n: sp.Symbol(n, real=True))
+    if isinstance(f, sp.Expr):
+        return f
+    if isinstance(f, sp.Basic):
+        raise TypeError(f"`f` must be a SymPy expression or a string; got {f!r}.")
+    return exact_number(f, name="f")
 
 
 def _check_game(f, state, params):
-    f = sp.sympify(f)
+    f = _game_expression(f, state, params)
     if params is None:
         return f, tuple(sorted(f.free_symbols - set(state), key=str))
     params = tuple(params)
@@ -168,7 +194,7 @@ def _check_game(f, state, params):
 def _prepare(f, x, y, eta, sigma, params, noise):
     """The common validation of the game optimisers' arguments."""
     x, y = _players("x", x), _players("y", y)
-    eta, sigma = _symbolic(eta, ETA), _symbolic(sigma, SIGMA)
+    eta, sigma = _symbolic("eta", eta, ETA), _symbolic("sigma", sigma, SIGMA)
     f, params = _check_game(f, x + y, params)
     one_of("noise", noise, ("additive", "multiplicative"))
     return f, x, y, x + y, eta, sigma, params
@@ -200,21 +226,27 @@ def _noisy_matrices(B, sigma, count):
 
 
 def _finish(delta, state, noise, eta, order, params, name, algorithm, noise_model, rho_order=None,
-            rho=None):
+            rho=None, *, sigma):
     if rho_order is not None:
         delta = delta.applyfunc(lambda e: sp.series(e, rho, 0, rho_order + 1).removeO())
+    steps = ((eta, "the step size eta is positive"), (rho, "the extrapolation step rho is positive"),
+             (sigma, "the noise scale sigma is positive"))
+    assumptions = tuple(Assumption.positive(v, sentence) for v, sentence in steps
+                        if isinstance(v, sp.Symbol))
     return from_update(delta, state, noise, eta=eta, order=order, params=params, name=name,
-                       source=f"{SOURCE}: {algorithm}, {noise_model} noise, order {order} (derived)")
+                       source=f"{SOURCE}: {algorithm}, {noise_model} noise, order {order} (derived)",
+                       assumptions=assumptions)
 
 
 def sgd(loss, x, *, eta=None, sigma=None, order: int = 1, params=None) -> SDE:
     r"""SGD :math:`x^+=x-\eta(\nabla L(x)+\sigma\xi)`: :math:`dX=-\nabla L\,dt+\sqrt\eta\sigma\,dW`."""
     x = _players("x", x)
-    eta, sigma = _symbolic(eta, ETA), _symbolic(sigma, SIGMA)
+    eta, sigma = _symbolic("eta", eta, ETA), _symbolic("sigma", sigma, SIGMA)
     loss, params = _check_game(loss, x, params)
     xi = _noise(len(x))
     delta = -(sp.Matrix([sp.diff(loss, v) for v in x]) + sigma * xi)
-    return _finish(delta, x, tuple(xi), eta, order, (sigma, *params), "sgd", "SGD", "additive")
+    return _finish(delta, x, tuple(xi), eta, order, (sigma, *params), "sgd", "SGD", "additive",
+                   sigma=sigma)
 
 
 def sgda(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additive", params=None) -> SDE:
@@ -228,7 +260,8 @@ def sgda(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additiv
         (B1, B2), xi = _noisy_matrices(B, sigma, 2)
         X, Y = sp.Matrix(x), sp.Matrix(y)
         delta = sp.Matrix.vstack(-B1 * Y, B2.T * X)
-    return _finish(delta, state, tuple(xi), eta, order, (sigma, *params), "sgda", "SGDA", noise)
+    return _finish(delta, state, tuple(xi), eta, order, (sigma, *params), "sgda", "SGDA", noise,
+                   sigma=sigma)
 
 
 def seg(f, x, y, *, eta=None, rho=None, sigma=None, order: int = 1, noise: str = "additive",
@@ -237,7 +270,7 @@ def seg(f, x, y, *, eta=None, rho=None, sigma=None, order: int = 1, noise: str =
     noise sample in both oracle calls. ``rho_order`` truncates the update's expansion in
     :math:`\rho` (needed when the game is not polynomial)."""
     f, x, y, state, eta, sigma, params = _prepare(f, x, y, eta, sigma, params, noise)
-    rho = _symbolic(rho, RHO)
+    rho = _symbolic("rho", rho, RHO)
     if noise == "additive":
         xi = _noise(len(state))
         F = _field(f, x, y)
@@ -252,7 +285,7 @@ def seg(f, x, y, *, eta=None, rho=None, sigma=None, order: int = 1, noise: str =
         x_tilde = X - rho * B4 * Y
         delta = sp.Matrix.vstack(-B1 * y_tilde, B3.T * x_tilde)
     return _finish(delta, state, tuple(xi), eta, order, (rho, sigma, *params), "seg", "SEG", noise,
-                   rho_order, rho)
+                   rho_order, rho, sigma=sigma)
 
 
 def shgd(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additive", params=None) -> SDE:
@@ -269,7 +302,8 @@ def shgd(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additiv
         (B1, B2, B3, B4), xi = _noisy_matrices(B, sigma, 4)
         X, Y = sp.Matrix(x), sp.Matrix(y)
         delta = sp.Matrix.vstack(-B1 * B2.T * X, -B3.T * B4 * Y)
-    return _finish(delta, state, tuple(xi), eta, order, (sigma, *params), "shgd", "SHGD", noise)
+    return _finish(delta, state, tuple(xi), eta, order, (sigma, *params), "shgd", "SHGD", noise,
+                   sigma=sigma)
 
 
 # ------------------------------------------------------------------------------ linear SDEs
@@ -344,7 +378,14 @@ def norm_second_moment(sde: SDE, z0=None, t=None):
     if q1.has(*sde.state):
         raise LemmataError("the noise trace is not q0 + q1 |z|^2: the moment equation does not close.")
     t = sp.Symbol("t", nonnegative=True) if t is None else t
-    m0 = sp.Symbol("m_0", nonnegative=True) if z0 is None else sp.sympify(z0)
+    if z0 is None:
+        m0 = sp.Symbol("m_0", nonnegative=True)
+    elif isinstance(z0, str):
+        m0 = parse_expression(z0, name="z0", allow_new_symbols=True)
+    elif isinstance(z0, sp.Expr):
+        m0 = z0
+    else:
+        m0 = exact_number(z0, name="z0")
     m = sp.Function("m")
     ode = sp.Eq(m(t).diff(t), -(2 * kappa - q1) * m(t) + q0)
     solution = sp.dsolve(ode, m(t), ics={m(0): m0}).rhs
@@ -357,7 +398,7 @@ def schedule_solution(alpha) -> Derivation:
     step-size schedules :math:`\eta_t=\eta/(1+t)^\alpha`, :math:`\alpha\in\{0,1,\tfrac12\}`
     (the last uses the exponential integral), obtained with SymPy's ``dsolve`` and checked to
     satisfy the ODE and the initial condition."""
-    alpha = sp.nsimplify(alpha)
+    alpha = exact_number(alpha, name="alpha")
     if alpha not in (0, 1, sp.Rational(1, 2)):
         raise ValueError(f"`alpha` must be 0, 1 or 1/2; got {alpha}.")
     t = sp.Symbol("t", nonnegative=True)

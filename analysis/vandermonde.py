@@ -85,7 +85,7 @@ def reconstruction_condition(family: str, L: int) -> Derivation:
         # r <= 1: the largest singular value is the j = 0 one, the smallest the j = L-1 one
         cond = sp.simplify(singular[0] / singular[-1])
         params = (r,) if family == "radius" else ()
-        assumptions = (Assumption(r <= 1, "the nodes lie in the closed unit disk, 0 < r <= 1"),) \
+        assumptions = (Assumption("0 < r <= 1", "the nodes lie in the closed unit disk, 0 < r <= 1"),) \
             if family == "radius" else ()
         # |det V| = sqrt(det(V^H V)) = product of the singular values
         abs_det = sp.powsimp(sp.Mul(*singular), force=True)
