@@ -32,6 +32,7 @@ import itertools
 import sympy as sp
 
 from .errors import LemmataError
+from .parsing import exact_number
 from .signature import signature as path_signature
 from .validation import positive_int
 
@@ -76,13 +77,21 @@ def _expm(M: sp.Matrix) -> sp.Matrix:
     return sp.simplify(M.exp())
 
 
+def _exact_rows(name, points):
+    """Rows of exact coordinates (floats are their binary values; NaN/inf refused by name)."""
+    if hasattr(points, "tolist") and not isinstance(points, sp.Basic):
+        points = points.tolist()
+    return [[c if isinstance(c, sp.Expr) and not c.is_number else exact_number(c, name=f"{name}[{i}][{j}]")
+             for j, c in enumerate(p)] for i, p in enumerate(points)]
+
+
 def flow(A, points, z0, B=None, xi_points=None) -> sp.Matrix:
     """Exact solution Z_T of the linear CDE for the piecewise-linear control through ``points``
     (rows of d coordinates) started at ``z0``; with ``B`` (N x d_xi) the forcing ``xi`` is the
     piecewise-linear path through ``xi_points`` (default: the control itself, the official choice
     xi = omega)."""
     mats, n = _matrices(A)
-    rows = [list(map(sp.nsimplify, p)) for p in points]
+    rows = _exact_rows("points", points)
     if len(rows) < 2:
         raise LemmataError(f"`points` must hold at least 2 points; got {len(rows)}.")
     if any(len(r) != len(mats) for r in rows):
@@ -90,7 +99,7 @@ def flow(A, points, z0, B=None, xi_points=None) -> sp.Matrix:
     z = sp.Matrix(z0)
     if z.shape != (n, 1):
         raise LemmataError(f"`z0` must have {n} entries; got shape {z.shape}.")
-    xi = rows if xi_points is None else [list(map(sp.nsimplify, p)) for p in xi_points]
+    xi = rows if xi_points is None else _exact_rows("xi_points", xi_points)
     Bm = None if B is None else sp.Matrix(B)
     if Bm is not None and (Bm.rows != n or len(xi) != len(rows) or any(len(r) != Bm.cols for r in xi)):
         raise LemmataError(f"`B` must be {n} x d_xi with `xi_points` of d_xi coordinates and as many "

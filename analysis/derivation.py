@@ -414,7 +414,7 @@ def _flag_violations(symbol, value) -> list:
 
 
 def _to_mpmath(value):
-    value = sp.sympify(value)
+    value = sp.sympify(value, strict=True)
     if not value.is_number:
         raise LemmataError(f"expression did not reduce to a number: {value}.")
     re, im = value.as_real_imag()

@@ -88,16 +88,15 @@ def _show(text: str) -> str:
 class _Converter:
     """Builds SymPy objects from a whitelisted ``ast`` tree (no evaluation of Python code)."""
 
-    def __init__(self, name, text, symbols, functions, allow_new_symbols, new_symbol, relations):
-        self.name, self.text = name, text
+    def __init__(self, name, text, symbols, functions, allow_new_symbols, new_symbol, relations, kind):
+        self.name, self.text, self.kind = name, text, kind
         self.symbols, self.functions = symbols, functions
         self.allow_new_symbols, self.new_symbol = allow_new_symbols, new_symbol
         self.relations = relations
         self.created = {}
 
     def fail(self, what):
-        raise LemmataError(f"`{self.name}` is not an accepted expression ({what}); "
-                           f"got {_show(self.text)}.")
+        raise LemmataError(f"`{self.name}` must be {self.kind} ({what}); got {_show(self.text)}.")
 
     def convert(self, node):
         method = getattr(self, "visit_" + type(node).__name__, None)
@@ -241,7 +240,8 @@ def _symbol_table(symbols) -> dict:
     return table
 
 
-def _parse(text, name, symbols, functions, allow_new_symbols, new_symbol, relations):
+def _parse(text, name, symbols, functions, allow_new_symbols, new_symbol, relations,
+           kind="an accepted expression"):
     if not isinstance(text, str):
         raise TypeError(f"`{name}` must be a string; got {type(text).__name__}.")
     if len(text) > MAX_TEXT_LENGTH:
@@ -255,12 +255,12 @@ def _parse(text, name, symbols, functions, allow_new_symbols, new_symbol, relati
     try:
         tree = ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
-        raise LemmataError(f"`{name}` is not an expression ({exc.msg}); got {_show(text)}.") from None
+        raise LemmataError(f"`{name}` must be {kind} ({exc.msg}); got {_show(text)}.") from None
     except (ValueError, MemoryError, RecursionError) as exc:   # null bytes, huge literals, nesting
         raise LemmataError(f"`{name}` cannot be parsed ({type(exc).__name__}: {exc}); "
                            f"got {_show(text)}.") from None
     converter = _Converter(name, stripped, _symbol_table(symbols), dict(functions), allow_new_symbols,
-                           new_symbol or (lambda n: sp.Symbol(n)), relations)
+                           new_symbol or (lambda n: sp.Symbol(n)), relations, kind)
     try:
         return converter.convert(tree)
     except RecursionError:
@@ -313,7 +313,8 @@ def parse_relation(text: str, *, name: str, symbols=None, functions: Mapping = F
     relation (a chain becomes an ``And``), so that a symbol's flags (``positive=True``) do not
     reduce it to ``True`` before it is checked at a point. Same rules and errors as
     :func:`parse_expression`."""
-    relation = _parse(text, name, symbols, functions, allow_new_symbols, new_symbol, relations=True)
+    relation = _parse(text, name, symbols, functions, allow_new_symbols, new_symbol, relations=True,
+                      kind="a relation such as 'sigma > 0'")
     if not isinstance(relation, sp.logic.boolalg.Boolean):
         raise LemmataError(f"`{name}` must be a relation such as 'sigma > 0'; got {_show(text)}.")
     return relation
@@ -336,7 +337,7 @@ def parse_number(text: str, *, name: str) -> sp.Expr:
     >>> parse_number("0.1", name="x")
     1/10
     """
-    value = _parse(text, name, None, FUNCTIONS, False, None, relations=False)
+    value = _parse(text, name, None, FUNCTIONS, False, None, relations=False, kind="a number")
     return _check_number(name, value, text)
 
 

@@ -23,6 +23,7 @@ import itertools
 import sympy as sp
 
 from .errors import LemmataError
+from .parsing import exact_number
 from .validation import positive_int
 
 __all__ = ["words", "product", "exp", "log", "shuffle", "signature", "flatten", "lyndon_words",
@@ -79,7 +80,8 @@ def log(a: dict, depth: int) -> dict:
         power = product(power, x, depth)
         for w, c in power.items():
             result[w] = result.get(w, 0) + sp.Integer(-1) ** (n + 1) * c / n
-    return {w: sp.nsimplify(c) if isinstance(c, float) else c for w, c in result.items() if c != 0}
+    return {w: exact_number(c, name=f"a[{w}]") if isinstance(c, float) else c
+            for w, c in result.items() if c != 0}
 
 
 @functools.lru_cache(maxsize=None)
@@ -98,19 +100,53 @@ def shuffle(u: tuple, v: tuple) -> dict:
 
 
 def _as_points(points):
-    rows = [[sp.nsimplify(c) if isinstance(c, float) else sp.sympify(c) for c in p] for p in points]
-    if len(rows) < 2:
-        raise LemmataError(f"a path needs at least 2 points; got {len(rows)}.")
+    """Rows of exact coordinates: SymPy expressions kept, numbers by
+    :func:`~lemmata.analysis.parsing.exact_number` (a float is the binary number it is; NaN and
+    infinities refused), array-likes read through ``tolist()``."""
+    if hasattr(points, "tolist") and not isinstance(points, sp.Basic):
+        points = points.tolist()
+    if isinstance(points, (str, bytes)) or not hasattr(points, "__iter__"):
+        raise TypeError(f"`points` must be a sequence of points; got {type(points).__name__}.")
+    rows = []
+    for i, p in enumerate(points):
+        if isinstance(p, (str, bytes)) or not hasattr(p, "__iter__"):
+            raise TypeError(f"`points[{i}]` must be a sequence of coordinates; got {p!r}.")
+        rows.append([c if isinstance(c, sp.Expr) and not c.is_number
+                     else exact_number(c, name=f"points[{i}][{j}]") for j, c in enumerate(p)])
+    if not rows:
+        raise LemmataError("a path needs at least one point; got none.")
     d = len(rows[0])
     if d < 1 or any(len(r) != d for r in rows):
         raise LemmataError("all points must have the same, positive dimension.")
     return rows, d
 
 
+#: Most words (d + d^2 + ... + d^depth) an exact signature is computed for: beyond it the exact
+#: products take hours (8190 words, d = 2 and depth 12, take about 15 s).
+MAX_WORDS = 200_000
+
+
+def _check_size(d, depth):
+    count = sum(d ** k for k in range(1, depth + 1))
+    if count > MAX_WORDS:
+        raise LemmataError(f"`depth` {depth} in dimension {d} gives {count} words; exact signatures are "
+                           f"computed for at most {MAX_WORDS} words.")
+
+
 def signature(points, depth: int) -> dict:
-    """Exact signature of the piecewise-linear path through ``points`` (rows of coordinates)."""
+    """Exact signature of the piecewise-linear path through ``points`` (rows of coordinates).
+
+    A single point is a path of length zero, whose signature is the trivial one ``{(): 1}``.
+    Floats are the binary numbers they are (``0.1`` is not 1/10; pass ``sp.Rational(1, 10)``).
+
+    Raises
+    ------
+    LemmataError
+        If there is no point, the points have different dimensions, or a coordinate is NaN/inf.
+    """
     depth = positive_int("depth", depth)
     rows, d = _as_points(points)
+    _check_size(d, depth)
     sig = {(): sp.Integer(1)}
     for p, q in zip(rows, rows[1:]):
         step = {(i + 1,): q[i] - p[i] for i in range(d) if q[i] - p[i] != 0}

@@ -149,7 +149,7 @@ def test_derive_sde_contract(capsys):
     assert cli.main(["derive", "sde", "--optimizer", "sgd", "--game", "x**2/2", "--noise", "multiplicative"]) == 2
     assert "minimax optimisers only" in capsys.readouterr().err
     assert cli.main(["derive", "sde", "--optimizer", "seg", "--game", "x*y +", "--json"]) == 2
-    assert "not a SymPy expression" in capsys.readouterr().err
+    assert "`--game` must be an accepted expression" in capsys.readouterr().err
 
 
 def test_paper_selection_includes_a_hosted_follow_up():
@@ -172,7 +172,10 @@ def test_derive_signature_contract(capsys):
     # reference: increments (1, 0) then (0, 2): S = (1, 2, 1/2, 2, 0, 2) in the order 1, 2, 11, 12, 21, 22
     assert results["signature"]["exact"] == ["1", "2", "1/2", "2", "0", "2"]
     assert results["logsignature"]["exact"] == ["1", "2", "1"]     # Levy area 1 on [1, 2]
-    assert cli.main(["derive", "signature", "--points", "0,0", "--depth", "2"]) == 2
-    assert "at least 2 points" in capsys.readouterr().err
+    # a one-point path has length zero: its signature is the trivial one, (0, ..., 0) after the 1
+    assert cli.main(["derive", "signature", "--points", "3,4", "--depth", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"]["signature"]["exact"] == ["0"] * 6
+    assert cli.main(["derive", "signature", "--points", "0,0;1", "--depth", "2"]) == 2
+    assert "point 1 has 1" in capsys.readouterr().err
     assert cli.main(["derive", "signature", "--points", "a,b;c,d", "--depth", "2"]) == 2
     assert "`--points` must look like" in capsys.readouterr().err
