@@ -24,7 +24,7 @@ import sympy as sp
 
 from .derivation import Assumption, Derivation
 from .errors import AssumptionError, LemmataError
-from .parsing import exact_number
+from .parsing import exact_number, parse_expression
 from .validation import positive_int
 
 __all__ = ["loss_expression", "gd_map", "two_cluster", "flip_coefficient_1d", "ideal_wall_cycle",
@@ -189,6 +189,12 @@ def flip_coefficient_1d(f, w):
     :math:`b=-f''''/(3\lambda)`, :math:`\lambda=f''` (evaluate at :math:`w^*`): the flip at
     :math:`\eta\lambda=2` is supercritical iff :math:`\kappa>0`, with the 2-cycle
     :math:`w^*\pm x`, :math:`x^2\approx(\eta\lambda-2)/\kappa`."""
+    if not isinstance(w, sp.Symbol):
+        raise TypeError(f"`w` must be a SymPy Symbol; got {w!r}.")
+    if isinstance(f, str):
+        f = parse_expression(f, name="f", symbols={w.name: w}, allow_new_symbols=True)
+    if not isinstance(f, sp.Expr):
+        raise TypeError(f"`f` must be a SymPy expression in `w`; got {type(f).__name__}.")
     lam = sp.diff(f, w, 2)
     a = -sp.diff(f, w, 3) / lam
     b = -sp.diff(f, w, 4) / (3 * lam)

@@ -412,9 +412,12 @@ def exact_number(value, *, name: str, allow_complex: bool = False) -> sp.Expr:
 
         if not mpmath.isfinite(value):
             raise LemmataError(f"`{name}` must be finite; got {value}.")
-        if isinstance(value, mpmath.mpc) and not allow_complex and value.imag != 0:
-            raise LemmataError(f"`{name}` must be real; got {value}.")
-        return sp.sympify(value, strict=True)
+        if isinstance(value, mpmath.mpc):
+            if not allow_complex and value.imag != 0:
+                raise LemmataError(f"`{name}` must be real; got {value}.")
+            real, imag = _binary_rational(value.real), _binary_rational(value.imag)
+            return real + sp.I * imag if allow_complex else real
+        return _binary_rational(value)
     if isinstance(value, numbers.Real) or hasattr(value, "__float__"):
         try:
             number = float(value)
@@ -424,6 +427,12 @@ def exact_number(value, *, name: str, allow_complex: bool = False) -> sp.Expr:
             raise LemmataError(f"`{name}` must be finite; got {number!r}.")
         return sp.Rational(number)      # the exact binary value of the float
     raise TypeError(f"`{name}` must be a number; got {value!r} of type {type(value).__name__}.")
+
+
+def _binary_rational(value):
+    """The exact rational of a finite ``mpmath.mpf`` (mantissa times a power of two)."""
+    mantissa, exponent = value.man_exp
+    return sp.Integer(mantissa) * sp.Integer(2) ** exponent
 
 
 def exact_numbers(values: Iterable, *, name: str) -> list:

@@ -27,6 +27,7 @@ import functools
 import sympy as sp
 
 from .derivation import Assumption, Derivation
+from .parsing import exact_number, parse_expression
 from .validation import one_of
 
 __all__ = [
@@ -141,6 +142,11 @@ def memory_moments(normalization: str = "none", parametrization: str = "none") -
 def leading_term(expr, at=1):
     r"""Leading behaviour of ``expr`` as :math:`\lambda\to` ``at`` from below: with
     :math:`\lambda=at-\epsilon`, returns ``(c, p)`` such that ``expr ~ c * epsilon**p``."""
+    if isinstance(expr, str):
+        expr = parse_expression(expr, name="expr", symbols={**SYMBOLS, "epsilon": eps})
+    if not isinstance(expr, sp.Expr):
+        raise TypeError(f"`expr` must be a SymPy expression in lam; got {type(expr).__name__}.")
+    at = exact_number(at, name="at")
     shifted = sp.simplify(expr.subs(lam, at - eps))
     term = sp.simplify(shifted.as_leading_term(eps))
     coefficient, power = term.as_coeff_exponent(eps)

@@ -32,7 +32,7 @@ import sympy as sp
 from .derivation import Assumption, Derivation
 from .errors import LemmataError, UnsupportedExpressionError
 from .parsing import exact_number, parse_expression
-from .validation import one_of
+from .validation import one_of, positive_int
 
 __all__ = ["SDE", "from_update", "gaussian_expectation", "sgd", "sgda", "seg", "shgd",
            "linear_structure", "linear_moments", "norm_second_moment", "stationary_covariance", "schedule_solution",
@@ -310,7 +310,7 @@ def shgd(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additiv
 def linear_structure(sde: SDE):
     r"""``(K, c, Q)`` when the drift is :math:`Kz+c` and the diffusion constant, with
     :math:`Q=DD^\top`; raises if the SDE is not of this form."""
-    z = sp.Matrix(sde.state)
+    z = sp.Matrix(_as_sde(sde).state)
     K = sde.drift.jacobian(z)
     if any(e.has(*sde.state) for e in K):
         raise LemmataError("the drift is not linear in the state.")
@@ -350,6 +350,9 @@ def linear_moments(sde: SDE) -> Derivation:
 def stationary_covariance(K, Q) -> sp.Matrix:
     r"""The solution :math:`P` of the Lyapunov equation :math:`KP+PK^\top+Q=0` (stationary
     covariance of :math:`dZ=KZ\,dt+D\,dW`, :math:`Q=DD^\top`, when :math:`K` is Hurwitz)."""
+    K, Q = _square("K", K), _square("Q", Q)
+    if K.shape != Q.shape:
+        raise LemmataError(f"`K` and `Q` must have the same shape; got {K.shape} and {Q.shape}.")
     d = K.shape[0]
     P = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"P_{min(i, j)}{max(i, j)}"))
     equations = list(K * P + P * K.T + Q)
@@ -360,13 +363,29 @@ def stationary_covariance(K, Q) -> sp.Matrix:
     return P.xreplace(solution[0]).applyfunc(sp.factor)
 
 
+def _square(name, M) -> sp.Matrix:
+    if isinstance(M, str) or not isinstance(M, (sp.MatrixBase, list, tuple)):
+        raise TypeError(f"`{name}` must be a square SymPy Matrix (or nested lists); got {type(M).__name__}.")
+    M = sp.Matrix(M)
+    if M.rows != M.cols or M.rows == 0:
+        raise LemmataError(f"`{name}` must be a non-empty square matrix; got shape {M.shape}.")
+    return M
+
+
+def _as_sde(sde):
+    if not isinstance(sde, SDE):
+        raise TypeError(f"`sde` must be an SDE (from sgd, sgda, seg, shgd or from_update); "
+                        f"got {type(sde).__name__}.")
+    return sde
+
+
 def norm_second_moment(sde: SDE, z0=None, t=None):
     r""":math:`m(t)=\mathbb E\|Z_t\|^2` for SDEs whose moment equation closes on :math:`m`:
     :math:`\tfrac{d}{dt}\mathbb E\|Z\|^2=\mathbb E[2Z^\top b(Z)+\mathrm{tr}\,DD^\top]` with
     :math:`2z^\top b(z)=-2\kappa\|z\|^2` and :math:`\mathrm{tr}\,DD^\top=q_0+q_1\|z\|^2`
     (additive or multiplicative noise on linear games). Returns ``(m(t), kappa, q0, q1)``,
     ``m`` solved by SymPy's ``dsolve`` with :math:`m(0)=` ``z0`` (a symbol by default)."""
-    z = sp.Matrix(sde.state)
+    z = sp.Matrix(_as_sde(sde).state)
     norm = sp.expand((z.T * z)[0])
     lhs = sp.expand(2 * (z.T * sde.drift)[0])
     kappa = sp.simplify(-lhs / (2 * norm))
@@ -427,6 +446,7 @@ def schedule_solution(alpha) -> Derivation:
 def quadratic_game(d: int = 1):
     r"""The quadratic game :math:`f=\tfrac a2\|x\|^2+\lambda x^\top y-\tfrac a2\|y\|^2`,
     :math:`x,y\in\mathbb R^d`; returns ``(f, x, y, a, lam)``."""
+    d = positive_int("d", d)
     a, lam = sp.symbols("a lam", real=True)
     x = sp.symbols(f"x_1:{d + 1}", real=True)
     y = sp.symbols(f"y_1:{d + 1}", real=True)

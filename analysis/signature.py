@@ -24,7 +24,7 @@ import sympy as sp
 
 from .errors import LemmataError
 from .parsing import exact_number
-from .validation import positive_int
+from .validation import nonnegative_int, positive_int
 
 __all__ = ["words", "product", "exp", "log", "shuffle", "signature", "flatten", "lyndon_words",
            "lyndon_bracket", "logsignature", "truncate"]
@@ -40,12 +40,27 @@ def words(d: int, depth: int) -> list:
     return [w for k in range(1, depth + 1) for w in itertools.product(range(1, d + 1), repeat=k)]
 
 
+def _tensor(name, a) -> dict:
+    """Check that ``a`` is a truncated tensor: a dict from words (tuples) to coefficients."""
+    if not isinstance(a, dict):
+        raise TypeError(f"`{name}` must be a dict {{word: coefficient}}; got {type(a).__name__}.")
+    for w in a:
+        if not isinstance(w, tuple):
+            raise TypeError(f"`{name}` keys must be words (tuples of letters); got {w!r}.")
+    return a
+
+
 def truncate(a: dict, depth: int) -> dict:
+    """The terms of ``a`` of length <= ``depth`` (zeros dropped)."""
+    _tensor("a", a)
+    depth = nonnegative_int("depth", depth)
     return {w: c for w, c in a.items() if len(w) <= depth and c != 0}
 
 
 def product(a: dict, b: dict, depth: int) -> dict:
     """Truncated concatenation product :math:`(a\\otimes b)_w=\\sum_{uv=w}a_ub_v`."""
+    _tensor("a", a), _tensor("b", b)
+    depth = nonnegative_int("depth", depth)
     out: dict = {}
     for u, cu in a.items():
         for v, cv in b.items():
@@ -58,6 +73,8 @@ def product(a: dict, b: dict, depth: int) -> dict:
 
 def exp(x: dict, depth: int) -> dict:
     """:math:`\\exp(x)=\\sum_{n=0}^{depth}x^{\\otimes n}/n!` for ``x`` without a constant term."""
+    _tensor("x", x)
+    depth = nonnegative_int("depth", depth)
     if x.get((), 0) != 0:
         raise LemmataError("exp needs a tensor without constant term (the empty word).")
     result = {(): sp.Integer(1)}
@@ -71,6 +88,8 @@ def exp(x: dict, depth: int) -> dict:
 
 def log(a: dict, depth: int) -> dict:
     """:math:`\\log(a)=\\sum_{n\\ge1}(-1)^{n+1}(a-1)^{\\otimes n}/n` for ``a`` with constant term 1."""
+    _tensor("a", a)
+    depth = nonnegative_int("depth", depth)
     if sp.simplify(a.get((), 0) - 1) != 0:
         raise LemmataError("log needs a tensor with constant term 1 (a group-like element).")
     x = {w: c for w, c in a.items() if w != ()}
