@@ -201,7 +201,7 @@ def main(argv=None) -> int:
         if args.command == "study":
             return _study(args)
         return _derive(args)
-    except (LemmataError, ValueError, TypeError) as exc:       # AssumptionError is both
+    except (LemmataError, ValueError, TypeError, ImportError) as exc:   # AssumptionError is both
         print(f"lemmata: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
