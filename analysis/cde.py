@@ -32,8 +32,9 @@ import itertools
 import sympy as sp
 
 from .errors import LemmataError
+from .parsing import exact_number
 from .signature import signature as path_signature
-from .validation import positive_int
+from .validation import nonnegative_int, positive_int
 
 __all__ = ["flow", "expansion", "expansion_from_points", "signature_symbols", "word_matrix",
            "gaussian_word_moment", "gram_moments", "nilpotent_example",
@@ -56,10 +57,24 @@ def _matrices(A):
 def word_matrix(A, word) -> sp.Matrix:
     """:math:`A_I=A_{i_k}\\cdots A_{i_1}` for a word of 1-based letters (first letter acts first)."""
     mats, n = _matrices(A)
+    word = _word("word", word, len(mats))
     out = sp.eye(n)
     for letter in word:
         out = mats[letter - 1] * out
     return out
+
+
+def _word(name, word, d=None) -> tuple:
+    """A word as a tuple of 1-based integer letters (at most ``d`` when given)."""
+    if isinstance(word, (str, bytes)) or not hasattr(word, "__iter__"):
+        raise TypeError(f"`{name}` must be a sequence of letters 1..d; got {word!r}.")
+    letters = tuple(word)
+    for letter in letters:
+        if isinstance(letter, bool) or not hasattr(letter, "__index__") or letter < 1 \
+                or (d is not None and letter > d):
+            bound = f"1..{d}" if d is not None else "integers >= 1"
+            raise LemmataError(f"`{name}` letters must be {bound}; got {letter!r} in {letters}.")
+    return tuple(int(letter) for letter in letters)
 
 
 def _expm(M: sp.Matrix) -> sp.Matrix:
@@ -76,13 +91,21 @@ def _expm(M: sp.Matrix) -> sp.Matrix:
     return sp.simplify(M.exp())
 
 
+def _exact_rows(name, points):
+    """Rows of exact coordinates (floats are their binary values; NaN/inf refused by name)."""
+    if hasattr(points, "tolist") and not isinstance(points, sp.Basic):
+        points = points.tolist()
+    return [[c if isinstance(c, sp.Expr) and not c.is_number else exact_number(c, name=f"{name}[{i}][{j}]")
+             for j, c in enumerate(p)] for i, p in enumerate(points)]
+
+
 def flow(A, points, z0, B=None, xi_points=None) -> sp.Matrix:
     """Exact solution Z_T of the linear CDE for the piecewise-linear control through ``points``
     (rows of d coordinates) started at ``z0``; with ``B`` (N x d_xi) the forcing ``xi`` is the
     piecewise-linear path through ``xi_points`` (default: the control itself, the official choice
     xi = omega)."""
     mats, n = _matrices(A)
-    rows = [list(map(sp.nsimplify, p)) for p in points]
+    rows = _exact_rows("points", points)
     if len(rows) < 2:
         raise LemmataError(f"`points` must hold at least 2 points; got {len(rows)}.")
     if any(len(r) != len(mats) for r in rows):
@@ -90,7 +113,7 @@ def flow(A, points, z0, B=None, xi_points=None) -> sp.Matrix:
     z = sp.Matrix(z0)
     if z.shape != (n, 1):
         raise LemmataError(f"`z0` must have {n} entries; got shape {z.shape}.")
-    xi = rows if xi_points is None else [list(map(sp.nsimplify, p)) for p in xi_points]
+    xi = rows if xi_points is None else _exact_rows("xi_points", xi_points)
     Bm = None if B is None else sp.Matrix(B)
     if Bm is not None and (Bm.rows != n or len(xi) != len(rows) or any(len(r) != Bm.cols for r in xi)):
         raise LemmataError(f"`B` must be {n} x d_xi with `xi_points` of d_xi coordinates and as many "
@@ -117,7 +140,11 @@ def expansion(A, z0, signature: dict, depth: int, B=None) -> sp.Matrix:
     ``{word: value}`` (:func:`lemmata.analysis.signature.signature`), the empty word included."""
     depth = positive_int("depth", depth)
     mats, n = _matrices(A)
+    if not isinstance(signature, dict):
+        raise TypeError(f"`signature` must be a dict {{word: value}}; got {type(signature).__name__}.")
     z = sp.Matrix(z0)
+    if z.shape != (n, 1):
+        raise LemmataError(f"`z0` must have {n} entries; got shape {z.shape}.")
     Bm = None if B is None else sp.Matrix(B)
     total = sp.zeros(n, 1)
     level = {(): sp.eye(n)}                       # A_I for the words of the current length
@@ -147,6 +174,8 @@ def nilpotent_example(N: int, d: int, seed: int = 0, scale: int = 3):
     """Strictly lower-triangular integer matrices A_1..A_d (N x N), an integer z0 and B (N x d):
     a linear CDE whose signature expansion terminates at depth N - 1."""
     import random
+    N, d = positive_int("N", N), positive_int("d", d)
+    seed, scale = nonnegative_int("seed", seed), nonnegative_int("scale", scale)
     rng = random.Random(seed)
     A = [sp.Matrix(N, N, lambda r, c: rng.randint(-scale, scale) if r > c else 0) for _ in range(d)]
     z0 = sp.Matrix(N, 1, lambda r, c: rng.randint(-scale, scale))
@@ -180,8 +209,8 @@ def gaussian_word_moment(I: tuple, J: tuple, N=None):
 
     Index chain: :math:`\langle A_Iz,A_Jz\rangle=\sum z_{a_0}\prod_j A_{i_j}[a_j,a_{j-1}]\,
     \prod_l A_{j_l}[b_l,b_{l-1}]\,z_{b_0}` with :math:`a_k=b_m`."""
-    N = sp.Symbol("N", positive=True, integer=True) if N is None else N
-    I, J = tuple(I), tuple(J)
+    N = sp.Symbol("N", positive=True, integer=True) if N is None else _dimension(N)
+    I, J = _word("I", I), _word("J", J)
     # index variables: a_0..a_k are 0..k, b_0..b_{m-1} are k+1..k+m, and b_m is a_k
     k, m = len(I), len(J)
     b = list(range(k + 1, k + m + 1)) + [k]
@@ -213,11 +242,21 @@ def gaussian_word_moment(I: tuple, J: tuple, N=None):
     return sp.expand(total)
 
 
+def _dimension(N):
+    if isinstance(N, sp.Symbol):
+        return N
+    return sp.Integer(positive_int("N", N))
+
+
 def gram_moments(words, N=None) -> sp.Matrix:
     r"""The matrix :math:`\mathbb E\langle A_Iz,A_Jz\rangle/\|z\|^2` over ``words`` (the empty word
     allowed); entries whose value involves :math:`(\mathbf 1^\top z)^2` raise."""
-    N = sp.Symbol("N", positive=True, integer=True) if N is None else N
-    words = [tuple(w) for w in words]
+    N = sp.Symbol("N", positive=True, integer=True) if N is None else _dimension(N)
+    if isinstance(words, (str, bytes)) or not hasattr(words, "__iter__"):
+        raise TypeError(f"`words` must be a sequence of words; got {words!r}.")
+    words = [_word(f"words[{i}]", w) for i, w in enumerate(words)]
+    if not words:
+        raise LemmataError("`words` must hold at least one word; got none.")
     out = sp.zeros(len(words), len(words))
     for r, u in enumerate(words):
         for c, v in enumerate(words):
@@ -230,5 +269,6 @@ def gram_moments(words, N=None) -> sp.Matrix:
 
 def expansion_from_points(A, points, z0, depth: int, B=None) -> sp.Matrix:
     """:func:`expansion` with the exact signature of the piecewise-linear path through ``points``."""
+    depth = positive_int("depth", depth)
     sig = path_signature(points, depth + (1 if B is not None else 0))
     return expansion(A, z0, sig, depth, B)

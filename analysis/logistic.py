@@ -24,6 +24,7 @@ import sympy as sp
 
 from .derivation import Assumption, Derivation
 from .errors import AssumptionError, LemmataError
+from .parsing import exact_number, parse_expression
 from .validation import positive_int
 
 __all__ = ["loss_expression", "gd_map", "two_cluster", "flip_coefficient_1d", "ideal_wall_cycle",
@@ -39,26 +40,84 @@ def _softplus_neg(t):
     return sp.log(1 + sp.exp(-t))
 
 
+def _plain(value):
+    """Duck-typed array-likes to nested lists, without importing NumPy or pandas: a DataFrame or
+    Series gives its values (``to_numpy``), an array its ``tolist()``; other iterables are read
+    as they are (a string is not a row of numbers)."""
+    if hasattr(value, "to_numpy") and callable(value.to_numpy):
+        value = value.to_numpy()
+    if hasattr(value, "tolist") and callable(value.tolist) and not isinstance(value, sp.Basic):
+        value = value.tolist()
+    return value
+
+
+def _is_row(value) -> bool:
+    return isinstance(value, (list, tuple)) or (
+        hasattr(value, "__iter__") and not isinstance(value, (str, bytes, sp.Basic, dict)))
+
+
 def _as_rows(name, rows):
-    rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in rows]
+    """Samples as a list of equal-length rows of exact numbers (floats are the binary numbers
+    they are: 0.7 is not 7/10), from lists, tuples, NumPy arrays of shape (n,) or (n, d) and
+    pandas objects; NaN, infinities, ragged rows and non-numbers are refused with their index."""
+    rows = _plain(rows)
+    if isinstance(rows, (str, bytes, dict)) or not _is_row(rows):
+        raise TypeError(f"`{name}` must be a sequence of samples (a list, tuple, array or "
+                        f"DataFrame); got {type(rows).__name__}.")
+    rows = [list(_plain(r)) if _is_row(_plain(r)) else [r] for r in rows]
     if not rows:
         raise LemmataError(f"`{name}` must hold at least one sample; got none.")
     d = len(rows[0])
-    if any(len(r) != d for r in rows):
-        raise LemmataError(f"`{name}` rows must all have the same length.")
-    # a float is the binary number it is (0.7 is not 7/10): the exact rational of its bits
-    return [[sp.Rational(v) if isinstance(v, float) else sp.sympify(v) for v in r] for r in rows]
+    if d == 0:
+        raise LemmataError(f"`{name}` rows must hold at least one feature; got an empty row.")
+    ragged = [i for i, r in enumerate(rows) if len(r) != d]
+    if ragged:
+        raise LemmataError(f"`{name}` rows must all have the same length; row {ragged[0]} has "
+                           f"{len(rows[ragged[0]])} entries, row 0 has {d}.")
+    return [[exact_number(v, name=f"{name}[{i}][{j}]") for j, v in enumerate(r)]
+            for i, r in enumerate(rows)]
+
+
+def _as_labels(y, n):
+    y = _plain(y)
+    if isinstance(y, (str, bytes, dict)) or not _is_row(y):
+        raise TypeError(f"`y` must be a sequence of labels; got {type(y).__name__}.")
+    labels = []
+    for i, v in enumerate(y):
+        v = _plain(v)
+        if _is_row(v):              # a column (n, 1)
+            v = list(v)
+            if len(v) != 1:
+                raise LemmataError(f"`y` must hold one label per sample; entry {i} has {len(v)}.")
+            v = v[0]
+        labels.append(exact_number(v, name=f"y[{i}]"))
+    if len(labels) != n:
+        raise LemmataError(f"`y` must have one label per row of `X` ({n}); got {len(labels)}.")
+    bad = [v for v in labels if v not in (-1, 1)]
+    if bad:
+        raise LemmataError(f"labels `y` must be in {{-1, +1}}; got {sorted(set(map(str, bad)))[:5]}.")
+    return labels
+
+
+def _as_weights(weights, n, name="weights"):
+    values = _plain(weights)
+    if isinstance(values, (str, bytes, dict)) or not _is_row(values):
+        raise TypeError(f"`{name}` must be a sequence of numbers; got {type(values).__name__}.")
+    values = [exact_number(v, name=f"{name}[{i}]") for i, v in enumerate(values)]
+    if len(values) != n:
+        raise LemmataError(f"`{name}` must have one weight per sample ({n}); got {len(values)}.")
+    negative = [i for i, v in enumerate(values) if v < 0]
+    if negative:
+        raise LemmataError(f"`{name}` must be non-negative; {name}[{negative[0]}] = {values[negative[0]]}.")
+    if sum(values) <= 0:
+        raise LemmataError(f"`{name}` must have a positive sum; got all zeros.")
+    return values
 
 
 def _absorb(X, y):
     """(X, y) -> (z, p): z_i = y_i x_i with equal weights 1/n."""
     X = _as_rows("X", X)
-    y = list(y)
-    if len(y) != len(X):
-        raise LemmataError(f"`y` must have one label per row of `X` ({len(X)}); got {len(y)}.")
-    bad = [v for v in y if v not in (-1, 1)]
-    if bad:
-        raise LemmataError(f"labels `y` must be in {{-1, +1}}; got {sorted(set(map(str, bad)))[:5]}.")
+    y = _as_labels(y, len(X))
     n = len(X)
     return [[yi * v for v in row] for row, yi in zip(X, y)], [sp.Rational(1, n)] * n
 
@@ -86,7 +145,7 @@ def gd_map(X, y=None, *, weights=None) -> Derivation:
     else:
         z = _as_rows("z", X)
         n = len(z)
-        p = [sp.Rational(1, n)] * n if weights is None else [sp.Rational(float(v)) for v in weights]
+        p = [sp.Rational(1, n)] * n if weights is None else _as_weights(weights, n)
     f, w = loss_expression(z, p)
     d = len(w)
     # grad f = -sum p_i s(-z_i.w) z_i with s(-t) = 1/(1+e^t): written with a single exp
@@ -99,7 +158,7 @@ def gd_map(X, y=None, *, weights=None) -> Derivation:
     T = sp.Matrix([w[k] - eta * grad[k] for k in range(d)])
     J = sp.Matrix(d, d, lambda j, k: (1 if j == k else 0) - eta * hess[j][k])
     return Derivation("logistic_gd_map", w, (eta,), {"map": T, "jacobian": J},
-                      (Assumption(eta > 0, "the step size is positive"),),
+                      (Assumption.positive(eta, "the step size eta is positive"),),
                       source=f"{SOURCE}: GD map T(w) = w - eta grad f(w)")
 
 
@@ -121,7 +180,7 @@ def two_cluster() -> Derivation:
     return Derivation("two_cluster", (w,), (p, eta),
                       {"minimizer": w_star, "lambda": lam, "kappa": kappa,
                        "map": w - eta * fp},
-                      (Assumption(p < 1, "0 < p < 1 (both clusters present)"),),
+                      (Assumption("0 < p < 1", "0 < p < 1 (both clusters present)"),),
                       source=f"{SOURCE}: two clusters (derived)")
 
 
@@ -130,6 +189,12 @@ def flip_coefficient_1d(f, w):
     :math:`b=-f''''/(3\lambda)`, :math:`\lambda=f''` (evaluate at :math:`w^*`): the flip at
     :math:`\eta\lambda=2` is supercritical iff :math:`\kappa>0`, with the 2-cycle
     :math:`w^*\pm x`, :math:`x^2\approx(\eta\lambda-2)/\kappa`."""
+    if not isinstance(w, sp.Symbol):
+        raise TypeError(f"`w` must be a SymPy Symbol; got {w!r}.")
+    if isinstance(f, str):
+        f = parse_expression(f, name="f", symbols={w.name: w}, allow_new_symbols=True)
+    if not isinstance(f, sp.Expr):
+        raise TypeError(f"`f` must be a SymPy expression in `w`; got {type(f).__name__}.")
     lam = sp.diff(f, w, 2)
     a = -sp.diff(f, w, 3) / lam
     b = -sp.diff(f, w, 4) / (3 * lam)
@@ -182,7 +247,7 @@ def two_wall_cycle() -> Derivation:
     return Derivation("two_wall_cycle", (), (eta, lam, F, xs, c),
                       {"u": U, "v": V, "activation": binding,
                        "multiplier": sp.factor((1 - eta * lam) ** 2)},
-                      (Assumption(c < 1, "the walls are not parallel: 0 < c < 1"),
+                      (Assumption("0 < c < 1", "the walls are not parallel: 0 < c < 1"),
                        Assumption(eta * lam < 2, "eta lambda < 2")),
                       source=f"{SOURCE}: L8 mechanism (derived)")
 
@@ -214,7 +279,7 @@ def solution(z, p=None, *, dps: int = 40, max_iter: int = 200) -> dict:
     """
     z = _as_rows("z", z)
     n, d = len(z), len(z[0])
-    p = [sp.Rational(1, n)] * n if p is None else [sp.Rational(float(v)) for v in p]
+    p = [sp.Rational(1, n)] * n if p is None else _as_weights(p, n, "p")
     if is_separable(z):
         raise AssumptionError("the data are separable: the logistic loss has no finite minimiser "
                               "(some direction w has z_i . w >= 0 for every sample).")

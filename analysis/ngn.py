@@ -71,7 +71,7 @@ SYMBOLS = {"f": f, "grad_sq_norm": grad_sq_norm, "sigma": sigma, "L": L}
 #: which yields NGN with sigma/2.
 CONVENTIONS = {"paper": sp.Integer(1), "half": sp.Rational(1, 2)}
 
-_POSITIVE = (Assumption(sigma > 0, "the NGN parameter sigma is positive"),)
+_POSITIVE = (Assumption.positive(sigma, "the NGN parameter sigma is positive"),)
 
 
 def _gradient_symbols(dim: int):
@@ -143,7 +143,7 @@ def derive_ngn(dim: int = 1, convention: str = "paper") -> Derivation:
         },
         assumptions=_POSITIVE + (
             Assumption(f > 0, "the loss is positive where the step is taken"),
-            Assumption(L > 0, "L is the smoothness constant of f"),
+            Assumption.positive(L, "L is the smoothness constant of f, L > 0"),
         ),
         source=f"{SOURCE}: LM/Gauss-Newton step on r = sqrt(f), {convention} convention (derived)",
     )
@@ -235,7 +235,7 @@ def ngn_decomposition() -> Derivation:
             "lower_margin": sp.factor(sigma / (1 + sigma * L) - rho),
             "upper_margin": sp.factor(rho + eps_max - sigma),
         },
-        _POSITIVE + (Assumption(L > 0, "L is the smoothness constant"),),
+        _POSITIVE + (Assumption.positive(L, "L is the smoothness constant, L > 0"),),
         source="arXiv:2410.12455 Lemma 5 proof, restating NGN (unconfirmed wording)",
     )
 
@@ -371,6 +371,6 @@ def ngn_offset_quadratic() -> Derivation:
             "cycle_amplitude": amplitude,
             "cycle_multiplier": multiplier,
         },
-        _POSITIVE + (Assumption(c > 0, "the loss has a positive offset c"),),
+        _POSITIVE + (Assumption.positive(c, "the loss has a positive offset c"),),
         source=f"{SOURCE}: F3 (derived)",
     )

@@ -27,6 +27,7 @@ import functools
 import sympy as sp
 
 from .derivation import Assumption, Derivation
+from .parsing import exact_number, parse_expression
 from .validation import one_of
 
 __all__ = [
@@ -52,7 +53,7 @@ NORMALIZATIONS = ("none", "l2", "l1")
 PARAMETRIZATIONS = ("none", "exp", "sigmoid", "optimal")
 
 _STABLE = (Assumption(sp.Abs(lam) < 1, "|lambda| < 1 (a stable recurrence)"),
-           Assumption(rho <= 1, "rho lies in [0, 1]"))
+           Assumption("0 <= rho <= 1", "rho lies in [0, 1]"))
 
 
 def _geometric_sum(term, var, start):
@@ -128,7 +129,7 @@ def memory_moments(normalization: str = "none", parametrization: str = "none") -
     E_dh2 = sp.factor(sp.simplify(sp.diff(weighted, a, b).subs(at) * chain ** 2))
     assumptions = _STABLE
     if parametrization in ("exp", "sigmoid"):
-        assumptions += (Assumption(lam > 0, "lambda in (0, 1) for this parametrisation"),)
+        assumptions += (Assumption("0 < lam < 1", "lambda in (0, 1) for this parametrisation"),)
     return Derivation(
         "memory", (lam,), (rho,),
         {"E_h2": E_h2, "E_dh2": E_dh2,
@@ -141,6 +142,11 @@ def memory_moments(normalization: str = "none", parametrization: str = "none") -
 def leading_term(expr, at=1):
     r"""Leading behaviour of ``expr`` as :math:`\lambda\to` ``at`` from below: with
     :math:`\lambda=at-\epsilon`, returns ``(c, p)`` such that ``expr ~ c * epsilon**p``."""
+    if isinstance(expr, str):
+        expr = parse_expression(expr, name="expr", symbols={**SYMBOLS, "epsilon": eps})
+    if not isinstance(expr, sp.Expr):
+        raise TypeError(f"`expr` must be a SymPy expression in lam; got {type(expr).__name__}.")
+    at = exact_number(at, name="at")
     shifted = sp.simplify(expr.subs(lam, at - eps))
     term = sp.simplify(shifted.as_leading_term(eps))
     coefficient, power = term.as_coeff_exponent(eps)
@@ -184,7 +190,7 @@ def complex_sensitivities(normalization: str = "l2", parametrization: str = "non
         exprs[key + "_white"] = sp.factor(sp.simplify(exprs[key].subs(rho, 0)))
     return Derivation(
         "complex_sensitivities", (nu, theta), (rho,), exprs,
-        (Assumption(nu < 1, "|lambda| = nu < 1"), Assumption(rho <= 1, "rho in [0, 1]")),
+        (Assumption("0 < nu < 1", "|lambda| = nu < 1"), Assumption("0 <= rho <= 1", "rho in [0, 1]")),
         source=f"{SOURCE}: magnitude and angle sensitivities (derived; the general-rho forms are "
                f"real but written with e^(i theta))")
 
@@ -234,7 +240,7 @@ def teacher_student_curvature() -> Derivation:
     return Derivation("teacher_student_curvature", (rs,), (),
                       {"radial": sp.factor(sp.simplify(radial.subs(r_star, rs))),
                        "angular": sp.factor(sp.simplify(angular.subs(r_star, rs)))},
-                      (Assumption(rs < 1, "the teacher is stable, r < 1"),),
+                      (Assumption("0 < r < 1", "the teacher is stable, 0 < r < 1"),),
                       source=f"{SOURCE}: curvature of the 1-D teacher-student loss (derived)")
 
 

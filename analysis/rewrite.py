@@ -37,6 +37,13 @@ class RewriteRule:
     query: Callable[[sp.Basic], bool]
     replace: Callable[[sp.Basic], sp.Basic]
 
+    def __post_init__(self):
+        if not (isinstance(self.name, str) and self.name):
+            raise TypeError(f"`name` must be a non-empty string; got {self.name!r}.")
+        for field_name in ("query", "replace"):
+            if not callable(getattr(self, field_name)):
+                raise TypeError(f"`{field_name}` must be callable; got {getattr(self, field_name)!r}.")
+
     def apply(self, expr: sp.Basic) -> sp.Basic:
         return expr.replace(self.query, self.replace)
 
@@ -104,6 +111,13 @@ def apply_rewrites(expr, rules=STABLE_REWRITES):
     """
     if isinstance(expr, sp.MatrixBase):
         return expr.applyfunc(lambda e: apply_rewrites(e, rules))
+    if not isinstance(expr, sp.Basic):
+        raise TypeError(f"`expr` must be a SymPy expression or Matrix; got {type(expr).__name__} "
+                        f"(parse strings with lemmata.analysis.parsing.parse_expression).")
+    rules = tuple(rules)
+    for rule in rules:
+        if not isinstance(rule, RewriteRule):
+            raise TypeError(f"`rules` must hold RewriteRule objects; got {rule!r}.")
     for rule in rules:
         expr = rule.apply(expr)
     return expr

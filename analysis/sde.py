@@ -31,7 +31,8 @@ import sympy as sp
 
 from .derivation import Assumption, Derivation
 from .errors import LemmataError, UnsupportedExpressionError
-from .validation import one_of
+from .parsing import exact_number, parse_expression
+from .validation import one_of, positive_int
 
 __all__ = ["SDE", "from_update", "gaussian_expectation", "sgd", "sgda", "seg", "shgd",
            "linear_structure", "linear_moments", "norm_second_moment", "stationary_covariance", "schedule_solution",
@@ -149,12 +150,37 @@ def _players(name, v):
     return v
 
 
-def _symbolic(value, default):
-    return default if value is None else sp.sympify(value)
+def _symbolic(name, value, default):
+    """A step size or noise scale: the default symbol, a Symbol, or a positive finite number
+    (strings parsed as numbers, never evaluated)."""
+    if value is None:
+        return default
+    if isinstance(value, sp.Symbol):
+        return value
+    number = exact_number(value, name=name)
+    if not number > 0:
+        raise ValueError(f"`{name}` must be positive and finite; got {value!r}.")
+    return number
+
+
+def _game_expression(f, state, params):
+    """The loss or game as a SymPy expression: strings are parsed (never evaluated) with the
+    players and ``params`` as symbols, the names eta, rho, sigma as the shared symbols, and any
+    other name as a new real symbol."""
+    if isinstance(f, str):
+        known = {s.name: s for s in (ETA, RHO, SIGMA)}
+        known.update({s.name: s for s in (*(params or ()), *state) if isinstance(s, sp.Symbol)})
+        return parse_expression(f, name="f", symbols=known, allow_new_symbols=params is None,
+                                new_symbol=lambda n: sp.Symbol(n, real=True))
+    if isinstance(f, sp.Expr):
+        return f
+    if isinstance(f, sp.Basic):
+        raise TypeError(f"`f` must be a SymPy expression or a string; got {f!r}.")
+    return exact_number(f, name="f")
 
 
 def _check_game(f, state, params):
-    f = sp.sympify(f)
+    f = _game_expression(f, state, params)
     if params is None:
         return f, tuple(sorted(f.free_symbols - set(state), key=str))
     params = tuple(params)
@@ -168,7 +194,7 @@ def _check_game(f, state, params):
 def _prepare(f, x, y, eta, sigma, params, noise):
     """The common validation of the game optimisers' arguments."""
     x, y = _players("x", x), _players("y", y)
-    eta, sigma = _symbolic(eta, ETA), _symbolic(sigma, SIGMA)
+    eta, sigma = _symbolic("eta", eta, ETA), _symbolic("sigma", sigma, SIGMA)
     f, params = _check_game(f, x + y, params)
     one_of("noise", noise, ("additive", "multiplicative"))
     return f, x, y, x + y, eta, sigma, params
@@ -200,21 +226,27 @@ def _noisy_matrices(B, sigma, count):
 
 
 def _finish(delta, state, noise, eta, order, params, name, algorithm, noise_model, rho_order=None,
-            rho=None):
+            rho=None, *, sigma):
     if rho_order is not None:
         delta = delta.applyfunc(lambda e: sp.series(e, rho, 0, rho_order + 1).removeO())
+    steps = ((eta, "the step size eta is positive"), (rho, "the extrapolation step rho is positive"),
+             (sigma, "the noise scale sigma is positive"))
+    assumptions = tuple(Assumption.positive(v, sentence) for v, sentence in steps
+                        if isinstance(v, sp.Symbol))
     return from_update(delta, state, noise, eta=eta, order=order, params=params, name=name,
-                       source=f"{SOURCE}: {algorithm}, {noise_model} noise, order {order} (derived)")
+                       source=f"{SOURCE}: {algorithm}, {noise_model} noise, order {order} (derived)",
+                       assumptions=assumptions)
 
 
 def sgd(loss, x, *, eta=None, sigma=None, order: int = 1, params=None) -> SDE:
     r"""SGD :math:`x^+=x-\eta(\nabla L(x)+\sigma\xi)`: :math:`dX=-\nabla L\,dt+\sqrt\eta\sigma\,dW`."""
     x = _players("x", x)
-    eta, sigma = _symbolic(eta, ETA), _symbolic(sigma, SIGMA)
+    eta, sigma = _symbolic("eta", eta, ETA), _symbolic("sigma", sigma, SIGMA)
     loss, params = _check_game(loss, x, params)
     xi = _noise(len(x))
     delta = -(sp.Matrix([sp.diff(loss, v) for v in x]) + sigma * xi)
-    return _finish(delta, x, tuple(xi), eta, order, (sigma, *params), "sgd", "SGD", "additive")
+    return _finish(delta, x, tuple(xi), eta, order, (sigma, *params), "sgd", "SGD", "additive",
+                   sigma=sigma)
 
 
 def sgda(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additive", params=None) -> SDE:
@@ -228,7 +260,8 @@ def sgda(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additiv
         (B1, B2), xi = _noisy_matrices(B, sigma, 2)
         X, Y = sp.Matrix(x), sp.Matrix(y)
         delta = sp.Matrix.vstack(-B1 * Y, B2.T * X)
-    return _finish(delta, state, tuple(xi), eta, order, (sigma, *params), "sgda", "SGDA", noise)
+    return _finish(delta, state, tuple(xi), eta, order, (sigma, *params), "sgda", "SGDA", noise,
+                   sigma=sigma)
 
 
 def seg(f, x, y, *, eta=None, rho=None, sigma=None, order: int = 1, noise: str = "additive",
@@ -237,7 +270,7 @@ def seg(f, x, y, *, eta=None, rho=None, sigma=None, order: int = 1, noise: str =
     noise sample in both oracle calls. ``rho_order`` truncates the update's expansion in
     :math:`\rho` (needed when the game is not polynomial)."""
     f, x, y, state, eta, sigma, params = _prepare(f, x, y, eta, sigma, params, noise)
-    rho = _symbolic(rho, RHO)
+    rho = _symbolic("rho", rho, RHO)
     if noise == "additive":
         xi = _noise(len(state))
         F = _field(f, x, y)
@@ -252,7 +285,7 @@ def seg(f, x, y, *, eta=None, rho=None, sigma=None, order: int = 1, noise: str =
         x_tilde = X - rho * B4 * Y
         delta = sp.Matrix.vstack(-B1 * y_tilde, B3.T * x_tilde)
     return _finish(delta, state, tuple(xi), eta, order, (rho, sigma, *params), "seg", "SEG", noise,
-                   rho_order, rho)
+                   rho_order, rho, sigma=sigma)
 
 
 def shgd(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additive", params=None) -> SDE:
@@ -269,14 +302,15 @@ def shgd(f, x, y, *, eta=None, sigma=None, order: int = 1, noise: str = "additiv
         (B1, B2, B3, B4), xi = _noisy_matrices(B, sigma, 4)
         X, Y = sp.Matrix(x), sp.Matrix(y)
         delta = sp.Matrix.vstack(-B1 * B2.T * X, -B3.T * B4 * Y)
-    return _finish(delta, state, tuple(xi), eta, order, (sigma, *params), "shgd", "SHGD", noise)
+    return _finish(delta, state, tuple(xi), eta, order, (sigma, *params), "shgd", "SHGD", noise,
+                   sigma=sigma)
 
 
 # ------------------------------------------------------------------------------ linear SDEs
 def linear_structure(sde: SDE):
     r"""``(K, c, Q)`` when the drift is :math:`Kz+c` and the diffusion constant, with
     :math:`Q=DD^\top`; raises if the SDE is not of this form."""
-    z = sp.Matrix(sde.state)
+    z = sp.Matrix(_as_sde(sde).state)
     K = sde.drift.jacobian(z)
     if any(e.has(*sde.state) for e in K):
         raise LemmataError("the drift is not linear in the state.")
@@ -316,6 +350,9 @@ def linear_moments(sde: SDE) -> Derivation:
 def stationary_covariance(K, Q) -> sp.Matrix:
     r"""The solution :math:`P` of the Lyapunov equation :math:`KP+PK^\top+Q=0` (stationary
     covariance of :math:`dZ=KZ\,dt+D\,dW`, :math:`Q=DD^\top`, when :math:`K` is Hurwitz)."""
+    K, Q = _square("K", K), _square("Q", Q)
+    if K.shape != Q.shape:
+        raise LemmataError(f"`K` and `Q` must have the same shape; got {K.shape} and {Q.shape}.")
     d = K.shape[0]
     P = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"P_{min(i, j)}{max(i, j)}"))
     equations = list(K * P + P * K.T + Q)
@@ -326,13 +363,29 @@ def stationary_covariance(K, Q) -> sp.Matrix:
     return P.xreplace(solution[0]).applyfunc(sp.factor)
 
 
+def _square(name, M) -> sp.Matrix:
+    if isinstance(M, str) or not isinstance(M, (sp.MatrixBase, list, tuple)):
+        raise TypeError(f"`{name}` must be a square SymPy Matrix (or nested lists); got {type(M).__name__}.")
+    M = sp.Matrix(M)
+    if M.rows != M.cols or M.rows == 0:
+        raise LemmataError(f"`{name}` must be a non-empty square matrix; got shape {M.shape}.")
+    return M
+
+
+def _as_sde(sde):
+    if not isinstance(sde, SDE):
+        raise TypeError(f"`sde` must be an SDE (from sgd, sgda, seg, shgd or from_update); "
+                        f"got {type(sde).__name__}.")
+    return sde
+
+
 def norm_second_moment(sde: SDE, z0=None, t=None):
     r""":math:`m(t)=\mathbb E\|Z_t\|^2` for SDEs whose moment equation closes on :math:`m`:
     :math:`\tfrac{d}{dt}\mathbb E\|Z\|^2=\mathbb E[2Z^\top b(Z)+\mathrm{tr}\,DD^\top]` with
     :math:`2z^\top b(z)=-2\kappa\|z\|^2` and :math:`\mathrm{tr}\,DD^\top=q_0+q_1\|z\|^2`
     (additive or multiplicative noise on linear games). Returns ``(m(t), kappa, q0, q1)``,
     ``m`` solved by SymPy's ``dsolve`` with :math:`m(0)=` ``z0`` (a symbol by default)."""
-    z = sp.Matrix(sde.state)
+    z = sp.Matrix(_as_sde(sde).state)
     norm = sp.expand((z.T * z)[0])
     lhs = sp.expand(2 * (z.T * sde.drift)[0])
     kappa = sp.simplify(-lhs / (2 * norm))
@@ -344,7 +397,14 @@ def norm_second_moment(sde: SDE, z0=None, t=None):
     if q1.has(*sde.state):
         raise LemmataError("the noise trace is not q0 + q1 |z|^2: the moment equation does not close.")
     t = sp.Symbol("t", nonnegative=True) if t is None else t
-    m0 = sp.Symbol("m_0", nonnegative=True) if z0 is None else sp.sympify(z0)
+    if z0 is None:
+        m0 = sp.Symbol("m_0", nonnegative=True)
+    elif isinstance(z0, str):
+        m0 = parse_expression(z0, name="z0", allow_new_symbols=True)
+    elif isinstance(z0, sp.Expr):
+        m0 = z0
+    else:
+        m0 = exact_number(z0, name="z0")
     m = sp.Function("m")
     ode = sp.Eq(m(t).diff(t), -(2 * kappa - q1) * m(t) + q0)
     solution = sp.dsolve(ode, m(t), ics={m(0): m0}).rhs
@@ -357,7 +417,7 @@ def schedule_solution(alpha) -> Derivation:
     step-size schedules :math:`\eta_t=\eta/(1+t)^\alpha`, :math:`\alpha\in\{0,1,\tfrac12\}`
     (the last uses the exponential integral), obtained with SymPy's ``dsolve`` and checked to
     satisfy the ODE and the initial condition."""
-    alpha = sp.nsimplify(alpha)
+    alpha = exact_number(alpha, name="alpha")
     if alpha not in (0, 1, sp.Rational(1, 2)):
         raise ValueError(f"`alpha` must be 0, 1 or 1/2; got {alpha}.")
     t = sp.Symbol("t", nonnegative=True)
@@ -386,6 +446,7 @@ def schedule_solution(alpha) -> Derivation:
 def quadratic_game(d: int = 1):
     r"""The quadratic game :math:`f=\tfrac a2\|x\|^2+\lambda x^\top y-\tfrac a2\|y\|^2`,
     :math:`x,y\in\mathbb R^d`; returns ``(f, x, y, a, lam)``."""
+    d = positive_int("d", d)
     a, lam = sp.symbols("a lam", real=True)
     x = sp.symbols(f"x_1:{d + 1}", real=True)
     y = sp.symbols(f"y_1:{d + 1}", real=True)

@@ -23,7 +23,8 @@ import itertools
 import sympy as sp
 
 from .errors import LemmataError
-from .validation import positive_int
+from .parsing import exact_number
+from .validation import nonnegative_int, positive_int
 
 __all__ = ["words", "product", "exp", "log", "shuffle", "signature", "flatten", "lyndon_words",
            "lyndon_bracket", "logsignature", "truncate"]
@@ -39,12 +40,27 @@ def words(d: int, depth: int) -> list:
     return [w for k in range(1, depth + 1) for w in itertools.product(range(1, d + 1), repeat=k)]
 
 
+def _tensor(name, a) -> dict:
+    """Check that ``a`` is a truncated tensor: a dict from words (tuples) to coefficients."""
+    if not isinstance(a, dict):
+        raise TypeError(f"`{name}` must be a dict {{word: coefficient}}; got {type(a).__name__}.")
+    for w in a:
+        if not isinstance(w, tuple):
+            raise TypeError(f"`{name}` keys must be words (tuples of letters); got {w!r}.")
+    return a
+
+
 def truncate(a: dict, depth: int) -> dict:
+    """The terms of ``a`` of length <= ``depth`` (zeros dropped)."""
+    _tensor("a", a)
+    depth = nonnegative_int("depth", depth)
     return {w: c for w, c in a.items() if len(w) <= depth and c != 0}
 
 
 def product(a: dict, b: dict, depth: int) -> dict:
     """Truncated concatenation product :math:`(a\\otimes b)_w=\\sum_{uv=w}a_ub_v`."""
+    _tensor("a", a), _tensor("b", b)
+    depth = nonnegative_int("depth", depth)
     out: dict = {}
     for u, cu in a.items():
         for v, cv in b.items():
@@ -57,6 +73,8 @@ def product(a: dict, b: dict, depth: int) -> dict:
 
 def exp(x: dict, depth: int) -> dict:
     """:math:`\\exp(x)=\\sum_{n=0}^{depth}x^{\\otimes n}/n!` for ``x`` without a constant term."""
+    _tensor("x", x)
+    depth = nonnegative_int("depth", depth)
     if x.get((), 0) != 0:
         raise LemmataError("exp needs a tensor without constant term (the empty word).")
     result = {(): sp.Integer(1)}
@@ -70,6 +88,8 @@ def exp(x: dict, depth: int) -> dict:
 
 def log(a: dict, depth: int) -> dict:
     """:math:`\\log(a)=\\sum_{n\\ge1}(-1)^{n+1}(a-1)^{\\otimes n}/n` for ``a`` with constant term 1."""
+    _tensor("a", a)
+    depth = nonnegative_int("depth", depth)
     if sp.simplify(a.get((), 0) - 1) != 0:
         raise LemmataError("log needs a tensor with constant term 1 (a group-like element).")
     x = {w: c for w, c in a.items() if w != ()}
@@ -79,7 +99,8 @@ def log(a: dict, depth: int) -> dict:
         power = product(power, x, depth)
         for w, c in power.items():
             result[w] = result.get(w, 0) + sp.Integer(-1) ** (n + 1) * c / n
-    return {w: sp.nsimplify(c) if isinstance(c, float) else c for w, c in result.items() if c != 0}
+    return {w: exact_number(c, name=f"a[{w}]") if isinstance(c, float) else c
+            for w, c in result.items() if c != 0}
 
 
 @functools.lru_cache(maxsize=None)
@@ -98,19 +119,53 @@ def shuffle(u: tuple, v: tuple) -> dict:
 
 
 def _as_points(points):
-    rows = [[sp.nsimplify(c) if isinstance(c, float) else sp.sympify(c) for c in p] for p in points]
-    if len(rows) < 2:
-        raise LemmataError(f"a path needs at least 2 points; got {len(rows)}.")
+    """Rows of exact coordinates: SymPy expressions kept, numbers by
+    :func:`~lemmata.analysis.parsing.exact_number` (a float is the binary number it is; NaN and
+    infinities refused), array-likes read through ``tolist()``."""
+    if hasattr(points, "tolist") and not isinstance(points, sp.Basic):
+        points = points.tolist()
+    if isinstance(points, (str, bytes)) or not hasattr(points, "__iter__"):
+        raise TypeError(f"`points` must be a sequence of points; got {type(points).__name__}.")
+    rows = []
+    for i, p in enumerate(points):
+        if isinstance(p, (str, bytes)) or not hasattr(p, "__iter__"):
+            raise TypeError(f"`points[{i}]` must be a sequence of coordinates; got {p!r}.")
+        rows.append([c if isinstance(c, sp.Expr) and not c.is_number
+                     else exact_number(c, name=f"points[{i}][{j}]") for j, c in enumerate(p)])
+    if not rows:
+        raise LemmataError("a path needs at least one point; got none.")
     d = len(rows[0])
     if d < 1 or any(len(r) != d for r in rows):
         raise LemmataError("all points must have the same, positive dimension.")
     return rows, d
 
 
+#: Most words (d + d^2 + ... + d^depth) an exact signature is computed for: beyond it the exact
+#: products take hours (8190 words, d = 2 and depth 12, take about 15 s).
+MAX_WORDS = 200_000
+
+
+def _check_size(d, depth):
+    count = sum(d ** k for k in range(1, depth + 1))
+    if count > MAX_WORDS:
+        raise LemmataError(f"`depth` {depth} in dimension {d} gives {count} words; exact signatures are "
+                           f"computed for at most {MAX_WORDS} words.")
+
+
 def signature(points, depth: int) -> dict:
-    """Exact signature of the piecewise-linear path through ``points`` (rows of coordinates)."""
+    """Exact signature of the piecewise-linear path through ``points`` (rows of coordinates).
+
+    A single point is a path of length zero, whose signature is the trivial one ``{(): 1}``.
+    Floats are the binary numbers they are (``0.1`` is not 1/10; pass ``sp.Rational(1, 10)``).
+
+    Raises
+    ------
+    LemmataError
+        If there is no point, the points have different dimensions, or a coordinate is NaN/inf.
+    """
     depth = positive_int("depth", depth)
     rows, d = _as_points(points)
+    _check_size(d, depth)
     sig = {(): sp.Integer(1)}
     for p, q in zip(rows, rows[1:]):
         step = {(i + 1,): q[i] - p[i] for i in range(d) if q[i] - p[i] != 0}

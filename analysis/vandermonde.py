@@ -15,7 +15,9 @@ import functools
 import sympy as sp
 
 from .derivation import Assumption, Derivation
-from .validation import one_of, positive_int
+from .errors import LemmataError
+from .parsing import exact_number
+from .validation import nonnegative_int, one_of, positive_int
 
 __all__ = ["vandermonde_matrix", "vandermonde_determinant", "root_of_unity_sum",
            "radius_gram_diagonal", "reconstruction_condition", "hop_encoder_matrix", "NODE_FAMILIES"]
@@ -26,7 +28,17 @@ r = sp.Symbol("r", positive=True)
 
 
 def vandermonde_matrix(nodes, k: int) -> sp.Matrix:
-    """``V[n, j] = nodes[n]**j`` for ``j < k``."""
+    """``V[n, j] = nodes[n]**j`` for ``j < k`` (numbers exact: a float is its binary value;
+    NaN and infinities refused; SymPy expressions kept)."""
+    k = positive_int("k", k)
+    if hasattr(nodes, "tolist") and not isinstance(nodes, sp.Basic):
+        nodes = nodes.tolist()
+    if isinstance(nodes, (str, bytes)) or not hasattr(nodes, "__iter__"):
+        raise TypeError(f"`nodes` must be a sequence of numbers or expressions; got {nodes!r}.")
+    nodes = [v if isinstance(v, sp.Expr) and not v.is_number
+             else exact_number(v, name=f"nodes[{i}]", allow_complex=True) for i, v in enumerate(nodes)]
+    if not nodes:
+        raise LemmataError("`nodes` must hold at least one node; got none.")
     return sp.Matrix(len(nodes), k, lambda n, j: nodes[n] ** j)
 
 
@@ -85,7 +97,7 @@ def reconstruction_condition(family: str, L: int) -> Derivation:
         # r <= 1: the largest singular value is the j = 0 one, the smallest the j = L-1 one
         cond = sp.simplify(singular[0] / singular[-1])
         params = (r,) if family == "radius" else ()
-        assumptions = (Assumption(r <= 1, "the nodes lie in the closed unit disk, 0 < r <= 1"),) \
+        assumptions = (Assumption("0 < r <= 1", "the nodes lie in the closed unit disk, 0 < r <= 1"),) \
             if family == "radius" else ()
         # |det V| = sqrt(det(V^H V)) = product of the singular values
         abs_det = sp.powsimp(sp.Mul(*singular), force=True)
@@ -115,7 +127,7 @@ def hop_encoder_matrix(N: int, K: int, d: int, *, real_stacked: bool = False) ->
     nodes :math:`\lambda_n=a_n+ib_n` and weights :math:`W_{nj}` (arXiv:2312.01538; injective iff
     rank M = (K+1)d); with ``real_stacked`` the real readout :math:`[\mathrm{Re}\,M;\mathrm{Im}\,M]`
     (2N x (K+1)d). For d = 1 and W = 1, M is the Vandermonde matrix of the nodes."""
-    N, K, d = positive_int("N", N), int(K), positive_int("d", d)
+    N, K, d = positive_int("N", N), nonnegative_int("K", K), positive_int("d", d)
     a = sp.symbols(f"a_1:{N + 1}", real=True)
     b = sp.symbols(f"b_1:{N + 1}", real=True)
     W = sp.Matrix(N, d, lambda n, j: sp.Symbol(f"W_{n + 1}{j + 1}", real=True))

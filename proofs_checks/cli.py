@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from lemmata.analysis.errors import AssumptionError, LemmataError
+from lemmata.analysis.errors import AssumptionError, BackendUnavailableError, LemmataError
 
 from . import __version__
 from .catalogue import PAPERS, load_checks, select
@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", metavar="FILE", help="write the JSON report to FILE")
     check.add_argument("--markdown", metavar="FILE", help="write a Markdown report to FILE")
     check.add_argument("--list", action="store_true", help="list the selected checks and exit")
+    check.add_argument("--allow-skip", action="store_true",
+                       help="run even when the requested backend is missing (its checks are "
+                            "reported as skipped, with the reason); without it that is an error")
 
     derive = commands.add_parser("derive", help="print the closed forms of a topic")
     topics = derive.add_subparsers(dest="topic", required=True, metavar="TOPIC")
@@ -71,6 +74,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_writable(path, option: str) -> Path:
+    """Fail before any work when ``path`` (the value of ``option``) cannot be written: a
+    directory, a missing or non-directory parent, or no permission (tested by creating a
+    temporary file beside it, so that it holds for root too). Nothing is left behind."""
+    import tempfile
+
+    target = Path(path)
+    if target.is_dir():
+        raise LemmataError(f"cannot write {option} {str(target)!r}: it is a directory.")
+    parent = target.parent
+    if not parent.is_dir():
+        raise LemmataError(f"cannot write {option} {str(target)!r}: the directory {str(parent)!r} "
+                           f"does not exist.")
+    try:
+        if target.exists():
+            with open(target, "ab"):
+                pass
+        else:
+            with tempfile.NamedTemporaryFile(dir=parent, prefix=".lemmata-write-test-"):
+                pass
+    except OSError as exc:
+        raise LemmataError(f"cannot write {option} {str(target)!r}: {exc.strerror or exc}.") from None
+    return target
+
+
 def _study(args) -> int:
     from lemmata.numerics.study import load_spec
 
@@ -78,6 +106,10 @@ def _study(args) -> int:
         raise LemmataError("`--scheduler` needs `--executor dask`.")
     if args.workers is not None and args.workers < 1:
         raise LemmataError(f"`--workers` must be a positive integer; got {args.workers}.")
+    if args.export:
+        if Path(args.export).suffix.lower() not in (".csv", ".parquet"):
+            raise LemmataError(f"`--export` must name a .csv or .parquet file; got {args.export!r}.")
+        check_writable(args.export, "--export")
     spec = load_spec(args.spec, new_version=args.new_version)
     study = spec.study
     before = len(study.tasks) - len(study.pending(args.retry_errors))
@@ -104,11 +136,26 @@ def _study(args) -> int:
 def _check(args) -> int:
     if args.seed < 0:
         raise LemmataError(f"`--seed` must be a non-negative integer; got {args.seed}.")
-    checks = select(load_checks(), paper=args.paper, key=args.key, full=args.full)
+    if args.seed >= 2 ** 64:
+        raise LemmataError(f"`--seed` must be below 2**64; got {args.seed}.")
+    for option, path in (("--json", args.json), ("--markdown", args.markdown)):
+        if path:
+            check_writable(path, option)
+    # only the named paper's module is imported when --paper is given (a key glob needs them all)
+    checks = select(load_checks([args.paper] if args.paper else None), paper=args.paper, key=args.key,
+                    full=args.full)
     if args.list:
         for c in checks:
             print(f"{c.key}  [{c.cost}]  {c.statement}")
         return 0
+    if not args.allow_skip:
+        from lemmata.numerics import backends
+
+        try:
+            backends.get(args.backend)
+        except BackendUnavailableError as exc:
+            raise LemmataError(f"`--backend {args.backend}`: {exc} Pass --allow-skip to run anyway "
+                               f"and report its checks as skipped.") from None
     reports = []
     for c in checks:
         report = run_check(c, seed=args.seed, backend=args.backend)
@@ -140,13 +187,17 @@ def _derive(args) -> int:
         if point:
             document = topic_document(topic.name, derivation, point)
             for name, result in document["results"].items():
-                print(f"% {name} = {result['value']}")
+                shown = result["value"] if result["why"] is None else f"no value: {result['why']}"
+                print(f"% {name} = {shown}")
     else:
         print(format_plain(topic.name, derivation, point))
     return 0
 
 
 def main(argv=None) -> int:
+    """Run ``lemmata``; returns the exit status: 0 success, 1 a check failed (or a study task
+    raised), 2 bad input or an environment fault, printed as ``lemmata: error: ...`` (never a
+    traceback)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -160,9 +211,19 @@ def main(argv=None) -> int:
             print(bibtex(args.paper), end="")
             return 0
         return _derive(args)
-    except (LemmataError, ValueError) as exc:       # AssumptionError is both
+    except (LemmataError, ValueError, TypeError, ImportError) as exc:   # AssumptionError is both
         print(f"lemmata: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
+        print(f"lemmata: error: cannot access{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except RecursionError as exc:
+        print(f"lemmata: error: the input is nested too deeply ({exc})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lemmata: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ def _worst(report: CheckReport) -> str:
 
 
 def format_table(reports) -> str:
-    """key | status | worst gap / allowed | seconds, one line per check, and a summary line."""
+    """key | status | worst gap / allowed | seconds, one line per check, a summary line, then the
+    reason of every skip and the worst points of every failing, erroring or inconclusive check."""
     rows = [("key", "status", "worst gap / allowed", "seconds")]
     for r in reports:
         rows.append((r.key, r.status, _worst(r), f"{r.seconds:.2f}"))
@@ -45,6 +46,9 @@ def format_table(reports) -> str:
     lines.append("")
     lines.append(f"{len(reports)} checks: {summary}")
     for r in reports:
+        if r.status == "skipped" or any(p.status == "skipped" for p in r.points):
+            reasons = sorted({p.message for p in r.points if p.status == "skipped" and p.message})
+            lines.append(f"  {r.key} skipped: {'; '.join(reasons) or r.message or 'no reason given'}")
         if r.status in ("fail", "error", "inconclusive") :
             bad = [p for p in r.points if p.status == r.status][:3]
             for p in bad:

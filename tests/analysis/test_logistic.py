@@ -61,3 +61,28 @@ def test_gd_map_derivation_has_map_and_jacobian():
     assert max(abs(sp.N(e, 30)) for e in diff) < 1e-25
     with pytest.raises(Exception, match="labels `y` must be in"):
         LG.gd_map([[1.0]], [0])
+
+
+def test_array_likes_give_the_same_map():
+    # reference: the map built from plain lists of the same numbers (floats are exact binary values)
+    np = pytest.importorskip("numpy")
+    X, y = [[1.0], [2.0], [-0.5]], [1, -1, 1]
+    expected = LG.gd_map(X, y)["map"]
+    assert LG.gd_map(np.array(X), np.array(y))["map"] == expected          # shape (n, 1)
+    assert LG.gd_map(np.array([1.0, 2.0, -0.5]), y)["map"] == expected     # shape (n,)
+    assert LG.gd_map(np.array(X, dtype=np.float32).astype(float), np.array(y).reshape(-1, 1))["map"] == expected
+    assert LG.gd_map(tuple(map(tuple, X)), tuple(y))["map"] == expected
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"feature": [1.0, 2.0, -0.5]})                   # values, not column names
+    assert LG.gd_map(frame, pd.Series(y))["map"] == expected
+    z = np.array([[1.0, 0.5], [-1.0, 0.25], [0.5, -1.0]])
+    assert LG.is_separable(z) == LG.is_separable(z.tolist()) == LG.is_separable(pd.DataFrame(z))
+
+
+def test_non_finite_and_ragged_data_are_refused():
+    with pytest.raises(LG.LemmataError, match=r"`z\[1\]\[0\]` must be finite; got nan"):
+        LG.solution([1.0, float("nan"), -1.0])               # issue 12: was taken as z = 0
+    with pytest.raises(LG.LemmataError, match="same length"):
+        LG.is_separable([[1.0, 2.0], [1.0]])
+    with pytest.raises(LG.LemmataError, match="one label per row"):
+        LG.gd_map([[1.0], [2.0]], [1, -1, 1])

@@ -60,9 +60,17 @@ def test_log_of_exp_and_lie_coordinates():
     assert all(sp.simplify(rebuilt.get(w, 0) - sig.get(w, 0)) == 0 for w in S.words(2, 3))
 
 
+def test_one_point_path_has_the_trivial_signature():
+    # a path of zero length: S = 1 + 0 (Chen's identity with no increments), as esig returns
+    assert S.signature([(3, 4)], 3) == {(): 1}
+    assert S.logsignature([(3, 4)], 3) == [0] * len(S.lyndon_words(2, 3))
+
+
 def test_bad_input():
-    with pytest.raises(LemmataError, match="at least 2 points"):
-        S.signature([(0, 0)], 2)
+    with pytest.raises(LemmataError, match="at least one point"):
+        S.signature([], 2)
+    with pytest.raises(LemmataError, match=r"`points\[1\]\[0\]` must be finite"):
+        S.signature([(0, 0), (float("nan"), 1)], 2)
     with pytest.raises(ValueError, match="`depth` must be a positive integer"):
         S.signature([(0, 0), (1, 1)], 0)
     with pytest.raises(LemmataError, match="same, positive dimension"):

@@ -29,7 +29,7 @@ def test_check_one_key_writes_the_json_schema(tmp_path, capsys):
 def test_check_exits_1_when_a_check_fails(monkeypatch, capsys):
     failing = Check("2407.04358/always-wrong", "1 == 2", "test", lambda p: 1.0, lambda p, c: 2.0,
                     [{"x": 0}], Exact())
-    monkeypatch.setattr(cli, "load_checks", lambda: [failing])
+    monkeypatch.setattr(cli, "load_checks", lambda papers=None: [failing])
     assert cli.main(["check"]) == 1
     assert "fail" in capsys.readouterr().out
 
@@ -149,7 +149,7 @@ def test_derive_sde_contract(capsys):
     assert cli.main(["derive", "sde", "--optimizer", "sgd", "--game", "x**2/2", "--noise", "multiplicative"]) == 2
     assert "minimax optimisers only" in capsys.readouterr().err
     assert cli.main(["derive", "sde", "--optimizer", "seg", "--game", "x*y +", "--json"]) == 2
-    assert "not a SymPy expression" in capsys.readouterr().err
+    assert "`--game` must be an accepted expression" in capsys.readouterr().err
 
 
 def test_paper_selection_includes_a_hosted_follow_up():
@@ -172,7 +172,57 @@ def test_derive_signature_contract(capsys):
     # reference: increments (1, 0) then (0, 2): S = (1, 2, 1/2, 2, 0, 2) in the order 1, 2, 11, 12, 21, 22
     assert results["signature"]["exact"] == ["1", "2", "1/2", "2", "0", "2"]
     assert results["logsignature"]["exact"] == ["1", "2", "1"]     # Levy area 1 on [1, 2]
-    assert cli.main(["derive", "signature", "--points", "0,0", "--depth", "2"]) == 2
-    assert "at least 2 points" in capsys.readouterr().err
+    # a one-point path has length zero: its signature is the trivial one, (0, ..., 0) after the 1
+    assert cli.main(["derive", "signature", "--points", "3,4", "--depth", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"]["signature"]["exact"] == ["0"] * 6
+    assert cli.main(["derive", "signature", "--points", "0,0;1", "--depth", "2"]) == 2
+    assert "point 1 has 1" in capsys.readouterr().err
     assert cli.main(["derive", "signature", "--points", "a,b;c,d", "--depth", "2"]) == 2
     assert "`--points` must look like" in capsys.readouterr().err
+
+
+def test_output_paths_are_checked_before_any_check_runs(tmp_path, monkeypatch, capsys):
+    ran = []
+    monkeypatch.setattr(cli, "run_check", lambda *a, **k: ran.append(a))
+    for option, path, words in (("--json", tmp_path / "missing" / "r.json", "does not exist"),
+                                ("--markdown", tmp_path, "is a directory")):
+        assert cli.main(["check", "--paper", "2407.04358", option, str(path)]) == 2
+        err = capsys.readouterr().err
+        assert f"lemmata: error: cannot write {option}" in err and words in err
+    assert ran == [] and not (tmp_path / "missing").exists()
+    assert list(tmp_path.iterdir()) == []          # the write test leaves nothing behind
+
+
+def test_missing_backend_exits_2_unless_allow_skip_and_skips_print_their_reason(monkeypatch, capsys):
+    from lemmata.analysis.errors import BackendUnavailableError
+    from lemmata.numerics import backends
+
+    def unavailable(name):
+        raise BackendUnavailableError(f"backend {name!r} is unavailable: no device here.")
+
+    def numeric(point, ctx):
+        backends.get(ctx.backend)
+        return 1.0
+
+    check = Check("2407.04358/needs-gpu", "1 == 1", "test", lambda p: 1.0, numeric, [{"x": 0}], Exact())
+    monkeypatch.setattr(backends, "get", unavailable)
+    monkeypatch.setattr(cli, "load_checks", lambda papers=None: [check])
+    assert cli.main(["check", "--backend", "cupy"]) == 2
+    assert "`--backend cupy`" in capsys.readouterr().err
+    assert cli.main(["check", "--backend", "cupy", "--allow-skip"]) == 0
+    out = capsys.readouterr().out
+    assert "2407.04358/needs-gpu skipped: backend 'cupy' is unavailable: no device here." in out
+
+
+def test_values_that_cannot_be_given_say_why(capsys):
+    assert cli.main(["derive", "ngn", "--json"]) == 0
+    stepsize = json.loads(capsys.readouterr().out)["results"]["stepsize"]
+    assert stepsize["value"] is None and stepsize["why"] == "no --at point was given"
+    assert cli.main(["derive", "ngn", "--at", "f=1", "g_1=2", "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert results["stepsize"]["why"] == "no value for ['sigma']"
+    assert results["stepsize_lower_bound"]["why"] == "no value for ['L', 'sigma']"
+    assert cli.main(["derive", "ngn", "--at", "f=1", "g_1=2", "sigma=1/2", "L=3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"]["stepsize"]["why"] is None
+    assert cli.main(["derive", "ngn", "--at", "f=1", "g_1=2"]) == 0
+    assert "stepsize = 2*f*sigma/(2*f + g_1**2*sigma)    [no value: no value for ['sigma']]" in capsys.readouterr().out
