@@ -15,6 +15,8 @@ import numpy as np
 
 from lemmata.analysis.errors import BackendUnavailableError
 
+from .arrays import as_array  # noqa: F401  (the array boundary, re-exported here)
+
 __all__ = ["Backend", "BACKENDS", "get", "available", "to_numpy", "DEFAULT_BACKEND"]
 
 DEFAULT_BACKEND = "numba"
