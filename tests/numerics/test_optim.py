@@ -178,7 +178,7 @@ def _problems():
 # step sizes in units of 1/L: inside every method's convergent range on these problems
 REGISTRY = {"ngn": lambda L: optim.ngn(1.0 / L), "sgd": lambda L: optim.sgd(1.0 / L),
             "sps": lambda L: optim.sps(c=0.5, max_lr=1.0 / L), "adagrad": lambda L: optim.adagrad(1.0),
-            "adam": lambda L: optim.adam(0.01), "ngn_momentum": lambda L: optim.ngn_momentum(1.0 / L, 0.5),
+            "adam": lambda L: optim.adam(0.02), "ngn_momentum": lambda L: optim.ngn_momentum(1.0 / L, 0.5),
             "ngn_ema": lambda L: optim.ngn_ema(1.0 / L, 0.5),
             "chain(scale, sgd)": lambda L: optim.chain(optim.scale(0.5), optim.sgd(2.0 / L))}
 
@@ -202,7 +202,7 @@ def test_registry_converges_and_tree_equals_flat(name, problem_name):
     x_flat = np.zeros(3)
     x_tree = _as_tree(np.zeros(3))
     s_flat, s_tree = opt.init(x_flat), opt.init(x_tree)
-    for _ in range(400):
+    for _ in range(250):
         value, grad = prob.value_and_grad(x_flat[np.argsort(perm)])
         u, s_flat = opt.update(grad[perm], s_flat, x_flat, value=value)
         x_flat = optim.apply_updates(x_flat, u)
@@ -212,7 +212,7 @@ def test_registry_converges_and_tree_equals_flat(name, problem_name):
         assert isinstance(ut, dict) and ut["w"].shape == (2, 1) and isinstance(ut["b"], tuple)
     np.testing.assert_array_equal(_from_tree(x_tree), x_flat)          # identical numbers
     start = np.linalg.norm(x_star)
-    # a decade of progress towards the known minimiser (Adam's constant lr = 0.01 sets its floor)
+    # a decade of progress towards the known minimiser (Adam's constant lr = 0.02 sets its floor)
     assert np.linalg.norm(x_flat[np.argsort(perm)] - x_star) < start / 10
 
 
