@@ -244,6 +244,9 @@ class DistanceChains:
     members: np.ndarray
 
     def shell(self, i: int, k: int) -> np.ndarray:
+        """Members (node indices) of :math:`N_k` of the ``i``-th target."""
+        i = integer("i", i, minimum=0, maximum=self.targets.size - 1)
+        k = integer("k", k, minimum=0, maximum=self.K)
         return self.members[self.offsets[i, k]:self.offsets[i, k + 1]]
 
     def to_dict(self) -> dict:

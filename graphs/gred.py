@@ -42,6 +42,20 @@ class GREDLayer:
     Wa: np.ndarray
     Wb: np.ndarray
 
+    def __post_init__(self):
+        shapes = {}
+        for name in ("W1", "W2", "B", "lam", "C", "Wa", "Wb"):
+            value = as_array(getattr(self, name), name=name, ndim=1 if name == "lam" else 2,
+                             complex_ok=name in ("B", "lam", "C"), dtype=None)
+            object.__setattr__(self, name, value)
+            shapes[name] = value.shape
+        h, v = shapes["W1"][0], shapes["lam"][0]
+        expected = {"W1": (h, h), "W2": (h, h), "B": (h, v), "C": (v, h), "Wa": (h, h), "Wb": (h, h)}
+        wrong = {k: shapes[k] for k, e in expected.items() if shapes[k] != e}
+        if wrong:
+            raise InvalidArrayError(f"GREDLayer shapes do not fit dim_h = {h}, dim_v = {v} (from `W1`, `lam`): "
+                                    f"expected {dict((k, expected[k]) for k in wrong)}, got {wrong}.")
+
 
 def init_gred_layer(dim_h: int, dim_v: int, *, r_min: float = 0.0, r_max: float = 1.0,
                     max_phase: float = 6.28, seed=0) -> GREDLayer:

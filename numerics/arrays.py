@@ -223,7 +223,9 @@ def warn_if_nonfinite(result, what: str, *, stacklevel: int = 3) -> bool:
     """Warn (:class:`NonFiniteWarning`) when ``result`` holds inf or NaN; return whether it is
     finite. One reduction first (a finite sum means every entry is finite), the element-wise
     count only when the sum is not finite, so the common case costs one pass without allocation."""
-    arr = result
+    arr = np.asarray(result)
+    if arr.dtype.kind not in "biufc":
+        raise ArrayTypeError(f"`result` must be an array of numbers; got {_describe(result)}.")
     if arr.size == 0:
         return True
     with np.errstate(all="ignore"):

@@ -97,5 +97,13 @@ def available() -> list:
 
 
 def to_numpy(x):
-    """A NumPy array from a NumPy or CuPy array (copies device memory to the host)."""
-    return x.get() if hasattr(x, "get") else np.asarray(x)
+    """A NumPy array from a NumPy or CuPy array (copies device memory to the host).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not an array of numbers (a dict's ``get`` is not CuPy's).
+    """
+    if hasattr(x, "get") and hasattr(x, "shape") and hasattr(x, "dtype"):
+        return x.get()
+    return as_array(x, name="x", dtype=None, complex_ok=True, finite=False, min_size=0)

@@ -44,7 +44,7 @@ class LogisticData:
 
     def eta(self, eta_lambda: float) -> float:
         """The step size with the given invariant eta * lambda."""
-        return float(eta_lambda) / self.lam
+        return real_scalar("eta_lambda", eta_lambda, positive=True) / self.lam
 
 
 def logistic_data(X=None, y=None, *, z=None, p=None) -> LogisticData:

@@ -644,7 +644,9 @@ class Trajectory:
 
     def loss_estimate(self, record: int = -1, *, subtract: float = 0.0) -> Estimate:
         """Mean of ``f(x_k) - subtract`` over the paths that did not diverge, at ``record``."""
-        return mean_estimate(self.losses[record] - subtract)
+        n = self.losses.shape[0]
+        record = integer("record", record, minimum=-n, maximum=n - 1)
+        return mean_estimate(self.losses[record] - real_scalar("subtract", subtract))
 
 
 def sample_indices(seed, n_paths: int, n_steps: int, batch_size: int, n_samples: int) -> np.ndarray:
@@ -679,7 +681,7 @@ def run(optimizer: Optimizer, problem, x0, *, n_steps: int, n_paths: int = 1,
         A path diverges when its iterate or loss is not finite or |x - x0| > blowup (1 + |x0|).
         Diverged paths are frozen, counted, and NaN from then on; they are never averaged in.
     """
-    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+    if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))):
         raise ArrayTypeError(f"`optimizer` must be an Optimizer (an (init, update) pair); got "
                              f"{type(optimizer).__name__}.")
     if not (hasattr(problem, "value_and_grad") and hasattr(problem, "dim")):
