@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from numbers import Integral, Real
+from numbers import Integral, Number, Real
 
 import numpy as np
 
@@ -133,7 +133,14 @@ def as_array(value, *, name: str, ndim=None, dtype=np.float64, complex_ok: bool 
         raise ArrayTypeError(f"`{name}` must be an array of numbers; got {received} ({exc}).") from None
     kind = arr.dtype.kind
     if kind == "O":
-        # a list mixing arrays and numbers, or holding None / strings / Python objects
+        # numbers held as objects (Fractions, SymPy numbers, a pandas object column) are
+        # converted; None, strings and other objects are refused (NumPy would turn None into NaN)
+        for v in arr.ravel():
+            if isinstance(v, (list, tuple, np.ndarray)):
+                raise InvalidArrayError(f"`{name}` must be a rectangular array; got ragged nesting ({received}).")
+            if isinstance(v, (str, bytes)) or not isinstance(v, (Number, np.number, np.bool_)):
+                raise ArrayTypeError(f"`{name}` must be an array of numbers; got {received} holding "
+                                     f"{type(v).__name__} {v!r:.40}.")
         try:
             arr = np.asarray(raw, dtype=np.complex128 if complex_ok else np.float64)
         except (ValueError, TypeError):

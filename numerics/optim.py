@@ -45,7 +45,7 @@ import numpy as np
 from lemmata.analysis.errors import AssumptionError, LemmataError
 from lemmata.analysis.validation import one_of
 
-from .arrays import ArrayTypeError, InvalidArrayError, as_array, integer, real_scalar
+from .arrays import ArrayTypeError, InvalidArrayError, _describe, as_array, integer, real_scalar
 from .stats import Estimate, mean_estimate, path_generators
 
 __all__ = [
@@ -175,7 +175,7 @@ def _flat_like(name, value, layout: _Layout, reference: str = "params"):
         return arr
     if not _is_tree(value):
         raise InvalidArrayError(f"`{name}` must be a tree like `{reference}` ({_describe_tree(layout.treedef)}); "
-                                f"got {type(value).__name__} of shape {np.shape(value)}.")
+                                f"got {_describe(value)}.")
     leaves, treedef = _flatten(value)
     if treedef != layout.treedef:
         raise InvalidArrayError(f"`{name}` must have the tree structure of `{reference}` "
