@@ -11,7 +11,6 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
-import numpy as np
 
 from lemmata.analysis.errors import BackendUnavailableError
 
