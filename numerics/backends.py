@@ -105,4 +105,6 @@ def to_numpy(x):
     """
     if hasattr(x, "get") and hasattr(x, "shape") and hasattr(x, "dtype"):
         return x.get()
-    return as_array(x, name="x", dtype=None, complex_ok=True, finite=False, min_size=0)
+    arr = as_array(x, name="x", dtype=None, complex_ok=True, finite=False, min_size=0)
+    given = getattr(x, "dtype", None)                # keep integer and boolean dtypes as they are
+    return arr.astype(given) if given is not None and getattr(given, "kind", "") in "biu" else arr
