@@ -6,6 +6,13 @@ graphs whose K-balls are large a bit-parallel multi-source BFS (64 sources per m
 used instead (PERFORMANCE.md measured 3x either way depending on the ball size); ``method="auto"``
 chooses by sampling the ball size. Node order is ``list(G)``; directed graphs follow out-edges
 (``d(v, u)`` from the target ``v``), as NetworkX's ``single_source_shortest_path_length`` does.
+
+Conventions (those of NetworkX's unweighted BFS): edge attributes, ``weight`` included, are
+ignored, so ``hop_counts(nx.karate_club_graph(), K)`` counts hops; a ``weight=`` argument other
+than None is refused, since a weighted distance would change what the shells mean. Parallel edges
+of a multigraph count once. A SciPy sparse (or square NumPy) adjacency: every non-zero entry is an
+edge, whatever its value (entries 2 from a multigraph count once); explicitly stored zeros are not
+edges; NaN entries are refused.
 """
 
 from __future__ import annotations
@@ -18,50 +25,65 @@ import numpy as np
 import scipy.sparse as sps
 
 from lemmata.analysis.validation import one_of
+from lemmata.numerics.arrays import ArrayTypeError, InvalidArrayError, as_array, integer
 
 __all__ = ["DistanceChains", "to_csr", "hop_counts", "distance_chains", "hop_masks", "hop_aggregate"]
 
 
 def _check_K(K):
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 0:
-        raise ValueError(f"`K` must be a non-negative integer (the largest hop distance); got {K!r}.")
+    if isinstance(K, (bool, np.bool_)) or not isinstance(K, (int, np.integer)) or K < 0:
+        raise InvalidArrayError(f"`K` must be a non-negative integer (the largest hop distance); got {K!r}.")
     return int(K)
 
 
+def _check_weight(weight):
+    if weight is not None:
+        raise InvalidArrayError(f"`weight` must be None: distance shells use the unweighted hop distance "
+                                f"(edge weights are ignored, as in NetworkX's BFS); got {weight!r}. For "
+                                "weighted distances use networkx.single_source_dijkstra_path_length.")
+
+
 def to_csr(G):
-    """``(indptr, indices, nodes)`` of the out-adjacency of a NetworkX graph or a square SciPy
-    sparse adjacency (nodes 0..n-1).
+    """``(indptr, indices, nodes)`` of the out-adjacency of a NetworkX graph, or of a square SciPy
+    sparse or NumPy adjacency (nodes 0..n-1).
+
+    Edge attributes (weights) are ignored and parallel edges count once; in an adjacency matrix
+    every non-zero entry is an edge and stored zeros are not (module docstring).
 
     Raises
     ------
+    TypeError
+        If ``G`` is neither a NetworkX graph nor an adjacency matrix.
     ValueError
-        If the graph has edge weights other than 1: the shells use hop distance, not weighted
-        distance (pass ``nx.Graph(G.edges())`` to drop the weights explicitly).
+        If an adjacency matrix is not square or holds NaN.
     """
-    if sps.issparse(G):
-        A = sps.csr_matrix(G)
-        if A.shape[0] != A.shape[1]:
-            raise ValueError(f"a sparse adjacency must be square; got shape {A.shape}.")
-        if A.nnz and not np.all(A.data == 1):
-            raise ValueError("the sparse adjacency has entries other than 1 (weights); hop distances "
-                             "ignore weights: pass the 0/1 pattern, e.g. (A != 0).astype(int).")
+    if sps.issparse(G) or isinstance(G, np.ndarray):
+        if isinstance(G, np.ndarray):
+            dense = as_array(G, name="G", ndim=2, finite=False, min_size=0)
+            A = sps.csr_matrix(dense)
+        else:
+            if G.dtype.kind not in "biufc":
+                raise ArrayTypeError(f"a sparse adjacency `G` must hold numbers; got dtype {G.dtype}.")
+            A = sps.csr_matrix(G, copy=True)
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise InvalidArrayError(f"an adjacency matrix `G` must be square; got shape {A.shape}.")
+        if A.nnz and np.isnan(A.data).any():
+            raise InvalidArrayError(f"the adjacency matrix `G` holds {int(np.isnan(A.data).sum())} NaN entries; "
+                                    "an entry must be zero (no edge) or non-zero (an edge).")
+        A.eliminate_zeros()                   # stored zeros are not edges
+        A.sum_duplicates()
         A.sort_indices()
         return A.indptr.astype(np.int64), A.indices.astype(np.int64), list(range(A.shape[0]))
     if not isinstance(G, nx.Graph):
-        raise TypeError(f"`G` must be a NetworkX graph or a SciPy sparse adjacency; got {type(G).__name__}.")
-    if G.is_multigraph():
-        G = nx.DiGraph(G) if G.is_directed() else nx.Graph(G)
-    weights = {d.get("weight", 1) for _, _, d in G.edges(data=True)}
-    if weights - {1}:
-        raise ValueError("`G` has edge weights other than 1, but distance shells use the unweighted hop "
-                         "distance; pass nx.Graph(G.edges()) (or nx.DiGraph) to drop the weights.")
+        raise ArrayTypeError(f"`G` must be a NetworkX graph or an adjacency matrix (SciPy sparse or a square "
+                             f"NumPy array); got {type(G).__name__}.")
     nodes = list(G)
     index = {v: i for i, v in enumerate(nodes)}
-    neighbours = G.successors if G.is_directed() else G.neighbors
+    adjacency = G.succ if G.is_directed() else G.adj       # parallel edges: one key per neighbour
     indptr = np.zeros(len(nodes) + 1, dtype=np.int64)
     rows = []
     for i, v in enumerate(nodes):
-        row = sorted(index[u] for u in neighbours(v))
+        row = sorted(index[u] for u in adjacency[v])
         rows.append(row)
         indptr[i + 1] = indptr[i] + len(row)
     indices = np.fromiter((u for row in rows for u in row), dtype=np.int64, count=int(indptr[-1]))
@@ -178,13 +200,15 @@ def _reverse(indptr, indices, n):
     return A.indptr.astype(np.int64), A.indices.astype(np.int64)
 
 
-def hop_counts(G, K: int, *, method: str = "auto") -> np.ndarray:
+def hop_counts(G, K: int, *, method: str = "auto", weight=None) -> np.ndarray:
     r""":math:`|N_k(v)|` for every node (rows in the order of ``list(G)``) and :math:`k=0..K`:
-    an integer array of shape (n_nodes, K+1).
+    an integer array of shape (n_nodes, K+1). Edge weights are ignored (hop distance, as
+    NetworkX's BFS); ``weight`` must be None.
 
     ``method``: ``"bfs"`` (truncated BFS per source), ``"bitparallel"`` (64 sources per word; pays
     off when the K-balls cover much of the graph) or ``"auto"`` (samples 32 sources)."""
     K = _check_K(K)
+    _check_weight(weight)
     one_of("method", method, ("auto", "bfs", "bitparallel"))
     indptr, indices, nodes = to_csr(G)
     n = len(nodes)
@@ -220,6 +244,9 @@ class DistanceChains:
     members: np.ndarray
 
     def shell(self, i: int, k: int) -> np.ndarray:
+        """Members (node indices) of :math:`N_k` of the ``i``-th target."""
+        i = integer("i", i, minimum=0, maximum=self.targets.size - 1)
+        k = integer("k", k, minimum=0, maximum=self.K)
         return self.members[self.offsets[i, k]:self.offsets[i, k + 1]]
 
     def to_dict(self) -> dict:
@@ -228,8 +255,9 @@ class DistanceChains:
                 for i, t in enumerate(self.targets)}
 
 
-def distance_chains(G, K: int, nodes=None) -> DistanceChains:
-    r"""For each target node (all by default) the shells :math:`N_0..N_K` in compact CSR form.
+def distance_chains(G, K: int, nodes=None, *, weight=None) -> DistanceChains:
+    r"""For each target node (all by default) the shells :math:`N_0..N_K` in compact CSR form
+    (hop distance: edge weights are ignored; ``weight`` must be None).
 
     Raises
     ------
@@ -237,12 +265,22 @@ def distance_chains(G, K: int, nodes=None) -> DistanceChains:
         If a requested node is not in the graph.
     """
     K = _check_K(K)
+    _check_weight(weight)
     indptr, indices, labels = to_csr(G)
     index = {v: i for i, v in enumerate(labels)}
     if nodes is None:
         targets = np.arange(len(labels), dtype=np.int64)
     else:
-        missing = [v for v in nodes if v not in index]
+        if isinstance(nodes, (str, bytes)) or not hasattr(nodes, "__iter__"):
+            raise ArrayTypeError(f"`nodes` must be an iterable of nodes of the graph; got {type(nodes).__name__}.")
+        nodes = list(nodes)
+        missing = []
+        for v in nodes:
+            try:
+                if v not in index:
+                    missing.append(v)
+            except TypeError:                  # unhashable
+                missing.append(v)
         if missing:
             raise nx.NodeNotFound(f"nodes {missing[:5]} are not in the graph.")
         targets = np.array([index[v] for v in nodes], dtype=np.int64)
@@ -258,10 +296,10 @@ def distance_chains(G, K: int, nodes=None) -> DistanceChains:
     return DistanceChains(labels, targets, K, offsets, members)
 
 
-def hop_masks(G, K: int) -> np.ndarray:
+def hop_masks(G, K: int, *, weight=None) -> np.ndarray:
     """Dense masks ``M[k, v, u] = 1`` iff ``d(v, u) = k`` (shape (K+1, n, n); for small graphs, as the
-    official GRED preprocessing)."""
-    chains = distance_chains(G, K)
+    official GRED preprocessing). Hop distance: ``weight`` must be None."""
+    chains = distance_chains(G, K, weight=weight)
     n = len(chains.nodes)
     masks = np.zeros((K + 1, n, n), dtype=np.int8)
     for i in range(n):
@@ -279,13 +317,19 @@ def _aggregate(offsets, members, X, out):
                 out[i, k, :] += X[members[e], :]
 
 
-def hop_aggregate(G_or_chains, X, K: int | None = None, reduce: str = "sum") -> np.ndarray:
+def hop_aggregate(G_or_chains, X, K: int | None = None, reduce: str = "sum", *, weight=None) -> np.ndarray:
     r""":math:`x_{v,k}=\sum_{u\in N_k(v)}X_u` (or the mean; an empty shell gives 0), shape
     (n_targets, K+1, features). ``G_or_chains`` is a graph (then ``K`` is required) or the result
     of :func:`distance_chains`."""
     one_of("reduce", reduce, ("sum", "mean"))
-    chains = G_or_chains if isinstance(G_or_chains, DistanceChains) else distance_chains(G_or_chains, _check_K(K))
-    X = np.asarray(X, dtype=float)
+    _check_weight(weight)
+    if isinstance(G_or_chains, DistanceChains):
+        chains = G_or_chains
+    else:
+        if K is None:
+            raise InvalidArrayError("`K` is required when `G_or_chains` is a graph (the largest hop distance).")
+        chains = distance_chains(G_or_chains, _check_K(K))
+    X = as_array(X, name="X", ndim=(1, 2), min_size=0)
     if X.ndim == 1:
         X = X[:, None]
     if X.ndim != 2 or X.shape[0] != len(chains.nodes):

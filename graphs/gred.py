@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lemmata.analysis.validation import one_of, positive_int
+from lemmata.numerics.arrays import ArrayTypeError, InvalidArrayError, as_array, integer
 from lemmata.numerics.encoder import lru_init
 from lemmata.numerics.scan import linear_scan
 
@@ -40,6 +41,20 @@ class GREDLayer:
     C: np.ndarray         # complex (dim_v, dim_h)
     Wa: np.ndarray
     Wb: np.ndarray
+
+    def __post_init__(self):
+        shapes = {}
+        for name in ("W1", "W2", "B", "lam", "C", "Wa", "Wb"):
+            value = as_array(getattr(self, name), name=name, ndim=1 if name == "lam" else 2,
+                             complex_ok=name in ("B", "lam", "C"), dtype=None)
+            object.__setattr__(self, name, value)
+            shapes[name] = value.shape
+        h, v = shapes["W1"][0], shapes["lam"][0]
+        expected = {"W1": (h, h), "W2": (h, h), "B": (h, v), "C": (v, h), "Wa": (h, h), "Wb": (h, h)}
+        wrong = {k: shapes[k] for k, e in expected.items() if shapes[k] != e}
+        if wrong:
+            raise InvalidArrayError(f"GREDLayer shapes do not fit dim_h = {h}, dim_v = {v} (from `W1`, `lam`): "
+                                    f"expected {dict((k, expected[k]) for k in wrong)}, got {wrong}.")
 
 
 def init_gred_layer(dim_h: int, dim_v: int, *, r_min: float = 0.0, r_max: float = 1.0,
@@ -71,7 +86,11 @@ def _gelu(x):
 def gred_layer(params: GREDLayer, chains: DistanceChains, H) -> np.ndarray:
     """One GRED layer on node features ``H`` (n, dim_h) with the shells ``chains`` (all nodes as
     targets); returns (n, dim_h)."""
-    H = np.asarray(H, dtype=float)
+    if not isinstance(params, GREDLayer):
+        raise ArrayTypeError(f"`params` must be a GREDLayer (init_gred_layer); got {type(params).__name__}.")
+    if not isinstance(chains, DistanceChains):
+        raise ArrayTypeError(f"`chains` must be DistanceChains (distance_chains(G, K)); got {type(chains).__name__}.")
+    H = as_array(H, name="H", ndim=2, min_size=0)
     if H.ndim != 2 or H.shape[1] != params.W1.shape[0]:
         raise ValueError(f"`H` must have shape (n_nodes, {params.W1.shape[0]}); got {H.shape}.")
     if chains.targets.size != H.shape[0]:
@@ -91,6 +110,8 @@ def gred_model(G, H, layers, K: int, readout: str = "sum"):
     (``sum``, ``mean``) or ``none`` (node outputs)."""
     one_of("readout", readout, ("sum", "mean", "none"))
     chains = distance_chains(G, K)
+    if isinstance(layers, GREDLayer):
+        raise ArrayTypeError("`layers` must be a list of GREDLayer; got one GREDLayer (wrap it in a list).")
     for params in layers:
         H = gred_layer(params, chains, H)
     if readout == "none":
@@ -111,4 +132,9 @@ def gred_batch(graphs, features, layers, K: int, readout: str = "sum") -> np.nda
 def normalised_gain(lam, K: int) -> np.ndarray:
     r""":math:`\mathbb E|\sum_{k=0}^K\gamma\lambda^ku_k|^2=1-|\lambda|^{2(K+1)}` for iid unit-variance
     inputs and :math:`\gamma=\sqrt{1-|\lambda|^2}` (derived: a finite geometric sum)."""
-    return 1.0 - np.abs(np.asarray(lam)) ** (2 * (int(K) + 1))
+    lam = as_array(lam, name="lam", complex_ok=True, dtype=None)
+    K = integer("K", K, minimum=0)
+    if np.any(np.abs(lam) > 1):
+        raise InvalidArrayError(f"`lam` must satisfy |lam| <= 1 (gamma = sqrt(1 - |lam|^2)); got max |lam| = "
+                                f"{float(np.max(np.abs(lam)))!r}.")
+    return 1.0 - np.abs(lam) ** (2 * (K + 1))

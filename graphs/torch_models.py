@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from lemmata.numerics.arrays import ArrayTypeError, integer, real_scalar
+
 from .distance import hop_masks
 
 __all__ = ["GREDNet", "MPNN", "label_at_distance", "train", "accuracy"]
@@ -27,8 +29,9 @@ __all__ = ["GREDNet", "MPNN", "label_at_distance", "train", "accuracy"]
 def label_at_distance(n_graphs: int, n_nodes: int, k: int, *, seed=0):
     """Features (n_graphs, n_nodes, 2) [random sign, target indicator] and labels (n_graphs,) in
     {0, 1}: the sign of node ``k`` of a path whose target is node 0."""
-    if not 1 <= k < n_nodes:
-        raise ValueError(f"`k` must lie in [1, n_nodes); got {k!r} with n_nodes={n_nodes}.")
+    n_graphs = integer("n_graphs", n_graphs, minimum=1)
+    n_nodes = integer("n_nodes", n_nodes, minimum=2)
+    k = integer("k", k, minimum=1, maximum=n_nodes - 1)
     rng = np.random.default_rng(seed)
     signs = rng.choice([-1.0, 1.0], size=(n_graphs, n_nodes))
     X = np.zeros((n_graphs, n_nodes, 2))
@@ -44,6 +47,10 @@ class GREDNet(nn.Module):
     def __init__(self, graph: nx.Graph, K: int, dim_in: int = 2, dim_h: int = 16, dim_v: int = 16,
                  r_min: float = 0.5, seed: int = 0):
         super().__init__()
+        K = integer("K", K, minimum=0)
+        dim_in, dim_h, dim_v = (integer(n, v, minimum=1) for n, v in
+                                (("dim_in", dim_in), ("dim_h", dim_h), ("dim_v", dim_v)))
+        r_min = real_scalar("r_min", r_min, low=0.0, high=1.0 - 1e-12)
         torch.manual_seed(seed)
         self.register_buffer("masks", torch.tensor(hop_masks(graph, K), dtype=torch.float32))
         self.embed = nn.Linear(dim_in, dim_h)
@@ -73,12 +80,18 @@ class GREDNet(nn.Module):
 
 
 class MPNN(nn.Module):
-    """``layers`` rounds of 1-hop message passing h <- GELU(W_self h + W_nb A h), read out at node 0."""
+    """``layers`` rounds of 1-hop message passing h <- GELU(W_self h + W_nb A h), read out at node 0
+    (``A`` the 0/1 adjacency: edge weights are ignored)."""
 
     def __init__(self, graph: nx.Graph, layers: int, dim_in: int = 2, dim_h: int = 16, seed: int = 0):
         super().__init__()
+        if not isinstance(graph, nx.Graph):
+            raise ArrayTypeError(f"`graph` must be a NetworkX graph; got {type(graph).__name__}.")
+        layers = integer("layers", layers, minimum=1)
+        dim_in, dim_h = integer("dim_in", dim_in, minimum=1), integer("dim_h", dim_h, minimum=1)
         torch.manual_seed(seed)
-        A = nx.to_numpy_array(graph, nodelist=list(graph))
+        # unweighted adjacency (edge weights ignored, as in lemmata.graphs.distance)
+        A = nx.to_numpy_array(graph, nodelist=list(graph), weight=None)
         self.register_buffer("A", torch.tensor(A, dtype=torch.float32))
         self.embed = nn.Linear(dim_in, dim_h)
         self.self_w = nn.ModuleList(nn.Linear(dim_h, dim_h) for _ in range(layers))
@@ -95,6 +108,10 @@ class MPNN(nn.Module):
 def train(model: nn.Module, n_nodes: int, k: int, *, steps: int = 400, batch: int = 128,
           lr: float = 3e-3, seed: int = 0) -> list:
     """Adam on fresh batches of the task; returns the training losses."""
+    if not isinstance(model, nn.Module):
+        raise ArrayTypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}.")
+    steps, batch = integer("steps", steps, minimum=1), integer("batch", batch, minimum=1)
+    lr = real_scalar("lr", lr, positive=True)
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
@@ -110,5 +127,8 @@ def train(model: nn.Module, n_nodes: int, k: int, *, steps: int = 400, batch: in
 
 @torch.no_grad()
 def accuracy(model: nn.Module, n_nodes: int, k: int, *, n_graphs: int = 2000, seed: int = 10 ** 6) -> float:
+    """Fraction of ``n_graphs`` fresh task instances that ``model`` labels correctly."""
+    if not isinstance(model, nn.Module):
+        raise ArrayTypeError(f"`model` must be a torch.nn.Module; got {type(model).__name__}.")
     X, y = label_at_distance(n_graphs, n_nodes, k, seed=seed)
     return float((model(X).argmax(dim=1) == y).float().mean())

@@ -16,6 +16,7 @@ from collections import Counter
 import networkx as nx
 
 from lemmata.analysis.validation import one_of
+from lemmata.numerics.arrays import ArrayTypeError, InvalidArrayError, integer
 
 from .distance import distance_chains
 
@@ -29,16 +30,30 @@ def _shells(G, K):
                    for i in range(len(nodes))]
 
 
+def _spd_K(method, K):
+    if method == "1wl":
+        return 1
+    if K is None:
+        raise InvalidArrayError("`K` must be a positive integer for method='spd'; got None.")
+    try:
+        return integer("K", K, minimum=1)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{exc} (`K` must be a positive integer for method='spd')") from None
+
+
 def refine(graphs, *, method: str = "1wl", K: int | None = None, max_rounds: int | None = None):
     """Joint colour refinement of ``graphs``; returns the list of colour histograms per round
     (a list over rounds of lists over graphs of ``Counter`` objects)."""
     one_of("method", method, ("1wl", "spd"))
-    if method == "1wl":
-        K = 1
-    elif K is None or isinstance(K, bool) or not isinstance(K, int) or K < 1:
-        raise ValueError(f"`K` must be a positive integer for method='spd'; got {K!r}.")
+    K = _spd_K(method, K)
+    if max_rounds is not None:
+        max_rounds = integer("max_rounds", max_rounds, minimum=0)
+    if isinstance(graphs, nx.Graph) or not hasattr(graphs, "__iter__"):
+        raise ArrayTypeError(f"`graphs` must be a list of NetworkX graphs; got {type(graphs).__name__}.")
     data = []
-    for G in graphs:
+    for i, G in enumerate(graphs):
+        if not isinstance(G, nx.Graph):
+            raise ArrayTypeError(f"`graphs[{i}]` must be a NetworkX graph; got {type(G).__name__}.")
         if G.is_directed():
             raise ValueError("colour refinement here is for undirected graphs; got a directed graph.")
         nodes, shells = _shells(G, K)
@@ -80,9 +95,13 @@ def invariant(G, *, method: str = "1wl", K: int | None = None, rounds: int | Non
     refinement histories). Two graphs of the same order with different invariants are separated
     by the refinement; equal invariants over ``rounds >= n`` rounds mean they are not."""
     one_of("method", method, ("1wl", "spd"))
-    K = 1 if method == "1wl" else K
-    if K is None or K < 1:
-        raise ValueError(f"`K` must be a positive integer for method='spd'; got {K!r}.")
+    K = _spd_K(method, K)
+    if not isinstance(G, nx.Graph):
+        raise ArrayTypeError(f"`G` must be a NetworkX graph; got {type(G).__name__}.")
+    if rounds is not None:
+        rounds = integer("rounds", rounds, minimum=0)
+    if palette is not None and not isinstance(palette, dict):
+        raise ArrayTypeError(f"`palette` must be a dict shared by the graphs compared; got {type(palette).__name__}.")
     palette = {} if palette is None else palette
     nodes, shells = _shells(G, K)
     colour = {v: 0 for v in nodes}

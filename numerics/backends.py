@@ -11,9 +11,10 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
-import numpy as np
 
 from lemmata.analysis.errors import BackendUnavailableError
+
+from .arrays import as_array  # noqa: F401  (the array boundary, re-exported here)
 
 __all__ = ["Backend", "BACKENDS", "get", "available", "to_numpy", "DEFAULT_BACKEND"]
 
@@ -95,5 +96,15 @@ def available() -> list:
 
 
 def to_numpy(x):
-    """A NumPy array from a NumPy or CuPy array (copies device memory to the host)."""
-    return x.get() if hasattr(x, "get") else np.asarray(x)
+    """A NumPy array from a NumPy or CuPy array (copies device memory to the host).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not an array of numbers (a dict's ``get`` is not CuPy's).
+    """
+    if hasattr(x, "get") and hasattr(x, "shape") and hasattr(x, "dtype"):
+        return x.get()
+    arr = as_array(x, name="x", dtype=None, complex_ok=True, finite=False, min_size=0)
+    given = getattr(x, "dtype", None)                # keep integer and boolean dtypes as they are
+    return arr.astype(given) if given is not None and getattr(given, "kind", "") in "biu" else arr

@@ -30,9 +30,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lemmata.analysis.validation import nonnegative_finite, one_of, positive_int
+from lemmata.analysis.validation import one_of
 
 from . import backends
+from .arrays import ArrayTypeError, InvalidArrayError, as_array, integer, real_scalar
+
+
+def _positive_int(name, value):
+    return integer(name, value, minimum=1)
+
+
+def _nonnegative_finite(name, value):
+    return real_scalar(name, value, nonnegative=True)
 from .signature import _as_paths, signature
 from .stats import child_seed
 
@@ -58,11 +67,11 @@ class LinearCDE:
     b: np.ndarray | None = None
 
     def __post_init__(self):
-        A = np.asarray(self.A, dtype=np.float64)
+        A = as_array(self.A, name="A", finite=False)
         if A.ndim not in (2, 3) or (A.ndim == 3 and A.shape[1] != A.shape[2]):
-            raise ValueError(f"`A` must have shape (d, N, N) or, diagonal, (d, N); got {A.shape}.")
+            raise InvalidArrayError(f"`A` must have shape (d, N, N) or, diagonal, (d, N); got {A.shape}.")
         if not np.all(np.isfinite(A)):
-            raise ValueError("`A` must be finite.")
+            raise InvalidArrayError("`A` must be finite.")
         object.__setattr__(self, "A", A)
         N = A.shape[1]
         for name, shape_ok in (("B", lambda s: len(s) == 2 and s[0] == N),
@@ -70,7 +79,7 @@ class LinearCDE:
                                ("b", lambda s: s == (N,))):
             value = getattr(self, name)
             if value is not None:
-                value = np.asarray(value, dtype=np.float64)
+                value = as_array(value, name=name)
                 if not shape_ok(value.shape):
                     raise ValueError(f"`{name}` has shape {value.shape}, which does not fit A of shape {A.shape}.")
                 object.__setattr__(self, name, value)
@@ -130,8 +139,9 @@ class LinearCDE:
             A_i): the default is double rounding; 1e-8 halves the work and is still far tighter
             than the official adaptive solver (atol = rtol = 1e-2).
         """
-        if not (isinstance(tol, (int, float)) and 0 < tol < 1):
-            raise ValueError(f"`tol` must be a number in (0, 1); got {tol!r}.")
+        if not (0 < real_scalar("tol", tol) < 1):
+            raise InvalidArrayError(f"`tol` must be a number in (0, 1); got {tol!r}.")
+        tol = float(tol)
         one_of("method", method, ("exact", "euler"))
         one_of("backend", backend, ("numpy", "cupy"))
         xp = backends.get(backend).xp
@@ -142,7 +152,7 @@ class LinearCDE:
         if z0 is None:
             z = self.initial_state(arr)
         else:
-            z = np.asarray(z0, dtype=np.float64)
+            z = as_array(z0, name="z0", finite=False)
             if z.shape not in ((self.N,), (batch, self.N)):
                 raise ValueError(f"`z0` must have shape ({self.N},) or ({batch}, {self.N}); got {z.shape}.")
             if not np.all(np.isfinite(z)):
@@ -238,10 +248,12 @@ def random_cde(N: int, d: int, *, seed: int, diagonal: bool = False, forcing: in
     (``diagonal``: the diagonals only, same law), ``B`` (N, forcing) with iid N(0, 1) entries
     (``forcing`` channels; ``None`` for no B), and :math:`Z_0=W\omega_0+b` with ``W`` (N, d),
     ``b`` (N,) iid N(0, 1) when ``initial``."""
-    N, d = positive_int("N", N), positive_int("d", d)
+    N, d = _positive_int("N", N), _positive_int("d", d)
+    if not isinstance(diagonal, (bool, np.bool_)) or not isinstance(initial, (bool, np.bool_)):
+        raise ArrayTypeError(f"`diagonal` and `initial` must be booleans; got {diagonal!r} and {initial!r}.")
     rng = np.random.default_rng(child_seed(seed, 0))
     A = rng.normal(scale=1.0 / math.sqrt(N), size=(d, N) if diagonal else (d, N, N))
-    B = None if forcing is None else rng.normal(size=(N, positive_int("forcing", forcing)))
+    B = None if forcing is None else rng.normal(size=(N, _positive_int("forcing", forcing)))
     W = rng.normal(size=(N, d)) if initial else None
     b = rng.normal(size=N) if initial else None
     return LinearCDE(A, B, W, b)
@@ -262,7 +274,7 @@ def toy_dataset(task: str, n_paths: int, *, length: int = 100, seed: int):
     paths), ``"volume"`` -> :math:`S^{123}` (3-D paths), divided by the max |label| (zero-based
     letters (0, 1) and (0, 1, 2) in the official code). Returns ``(X, y)``."""
     one_of("task", task, ("area", "volume"))
-    n_paths, length = positive_int("n_paths", n_paths), positive_int("length", length)
+    n_paths, length = _positive_int("n_paths", n_paths), _positive_int("length", length)
     if length < 2:
         raise ValueError(f"`length` must be at least 2; got {length}.")
     dim = 2 if task == "area" else 3
@@ -283,6 +295,8 @@ def toy_task(task: str, n_paths: int, N: int, *, diagonal: bool, seed: int, mode
     (:func:`time_augment`), a random LCDE of width ``N`` (:func:`random_cde` with ``model_seed``,
     dense or ``diagonal``), the exact solver, and a ridge readout with intercept on Z_T fitted on
     the first ``train_fraction`` of the paths. Returns ``(prediction, target)`` on the rest."""
+    N = _positive_int("N", N)
+    train_fraction = real_scalar("train_fraction", train_fraction)
     X, y = toy_dataset(task, n_paths, length=length, seed=seed)
     omega = time_augment(X)
     model = random_cde(N, omega.shape[2], seed=model_seed, diagonal=diagonal, forcing=omega.shape[2])
@@ -302,7 +316,11 @@ class Readout:
     intercept: float | np.ndarray
 
     def predict(self, features):
-        return np.asarray(features) @ self.coef + self.intercept
+        F = as_array(features, name="features", ndim=(1, 2), finite=False)
+        if F.shape[-1] != self.coef.shape[0]:
+            raise InvalidArrayError(f"`features` must have {self.coef.shape[0]} columns (as in the fit); got "
+                                    f"shape {F.shape}.")
+        return F @ self.coef + self.intercept
 
 
 def ridge_readout(features, targets, *, alpha: float = 1e-6, intercept: bool = True) -> Readout:
@@ -310,11 +328,11 @@ def ridge_readout(features, targets, *, alpha: float = 1e-6, intercept: bool = T
     penalty is scaled by the mean squared feature norm so that ``alpha`` is dimensionless.
     Solved on centred data through the SVD (stable when features are nearly collinear, as hidden
     states of a random CDE are)."""
-    F = np.asarray(features, dtype=np.float64)
-    y = np.asarray(targets, dtype=np.float64)
-    alpha = nonnegative_finite("alpha", alpha)
-    if F.ndim != 2 or y.shape[0] != F.shape[0]:
-        raise ValueError(f"`features` must be (n, p) and `targets` (n,) or (n, q) with the same n; "
+    F = as_array(features, name="features", finite=False)
+    y = as_array(targets, name="targets", finite=False)
+    alpha = _nonnegative_finite("alpha", alpha)
+    if F.ndim != 2 or y.ndim not in (1, 2) or y.shape[0] != F.shape[0]:
+        raise InvalidArrayError(f"`features` must be (n, p) and `targets` (n,) or (n, q) with the same n; "
                          f"got {F.shape} and {y.shape}.")
     if not (np.all(np.isfinite(F)) and np.all(np.isfinite(y))):
         raise ValueError("`features` and `targets` must be finite.")
@@ -336,7 +354,11 @@ def ridge_readout(features, targets, *, alpha: float = 1e-6, intercept: bool = T
 
 def rmse(prediction, target) -> float:
     """Root mean squared error."""
-    diff = np.asarray(prediction, dtype=np.float64) - np.asarray(target, dtype=np.float64)
+    p = as_array(prediction, name="prediction")
+    t = as_array(target, name="target")
+    if p.shape != t.shape:
+        raise InvalidArrayError(f"`prediction` and `target` must have the same shape; got {p.shape} and {t.shape}.")
+    diff = p - t
     return float(np.sqrt(np.mean(diff * diff)))
 
 
@@ -344,11 +366,18 @@ def word_vectors(A, z0, depth: int):
     r"""The vectors :math:`A_Iz_0` for all words ``|I| <= depth`` in the flat signature order,
     shape (1 + d + ... + d^depth, N) (the empty word first): level k from level k-1 by
     :math:`A_{(I,i)}z_0=A_iA_Iz_0` (the last letter acts last)."""
-    A = np.asarray(A, dtype=np.float64)
-    depth = positive_int("depth", depth)
+    A = as_array(A, name="A", ndim=(2, 3))
+    depth = _positive_int("depth", depth)
     if A.ndim == 2:                                  # diagonal
         A = np.stack([np.diag(a) for a in A])
-    z = np.asarray(z0, dtype=np.float64)
+    if A.shape[1] != A.shape[2]:
+        raise InvalidArrayError(f"`A` must have shape (d, N, N) or, diagonal, (d, N); got {A.shape}.")
+    z = as_array(z0, name="z0", ndim=1)
+    if z.shape != (A.shape[1],):
+        raise InvalidArrayError(f"`z0` must have shape ({A.shape[1]},); got {z.shape}.")
+    if A.shape[0] ** depth * A.shape[1] * 8 > 2 ** 33:
+        raise InvalidArrayError(f"`depth` = {depth} with d = {A.shape[0]} gives {A.shape[0] ** depth:.3g} words at "
+                                f"the top level ({A.shape[0] ** depth * A.shape[1] * 8 / 2 ** 30:.3g} GiB); lower `depth`.")
     levels = [z[None, :]]
     for _ in range(depth):
         prev = levels[-1]                                        # (d^(k-1), N)
@@ -362,11 +391,15 @@ def expansion(model: LinearCDE, omega, z0, depth: int):
     :math:`\sum_I(A_Iz_0)S^I(\omega)+\sum_{I,j}(A_Ib_j)S^{jI}(\omega)` (the forcing term with
     ``xi = omega`` when the model has ``B``), from :func:`lemmata.numerics.signature.signature`. For
     one path (length, d) and one ``z0`` (N,)."""
+    if not isinstance(model, LinearCDE):
+        raise ArrayTypeError(f"`model` must be a LinearCDE; got {type(model).__name__}.")
     arr, single = _as_paths(omega, "omega")
     if not single:
-        raise ValueError(f"`omega` must be one path (length, d); got shape {arr.shape}.")
-    depth = positive_int("depth", depth)
+        raise InvalidArrayError(f"`omega` must be one path (length, d); got shape {arr.shape}.")
+    depth = _positive_int("depth", depth)
     d = model.d
+    if arr.shape[2] != d:
+        raise InvalidArrayError(f"`omega` must have {d} channels (one per A_i); got {arr.shape[2]}.")
     extra = 1 if model.B is not None else 0
     S = np.concatenate([[1.0], signature(arr[0], depth + extra, backend="numpy")])
     n_words = S.size if extra == 0 else S.size - d ** (depth + 1)
@@ -399,7 +432,7 @@ def random_feature_kernel(paths_x, paths_y=None, N: int = 256, *, seed: int, bac
     :math:`\sum_IS^I(X)S^I(Y)` with fluctuations of order :math:`N^{-1/2}` (arXiv:2402.19047;
     Cirone, Lemercier & Salvi 2023). Paths (batch, length, d), or lists of (length_j, d) arrays of
     different lengths; returns the (n_x, n_y) matrix."""
-    N = positive_int("N", N)
+    N = _positive_int("N", N)
 
     def as_list(paths, name):
         if isinstance(paths, (list, tuple)):
@@ -409,6 +442,8 @@ def random_feature_kernel(paths_x, paths_y=None, N: int = 256, *, seed: int, bac
 
     xs = as_list(paths_x, "paths_x")
     ys = xs if paths_y is None else as_list(paths_y, "paths_y")
+    if not xs or not ys:
+        raise InvalidArrayError("`paths_x` and `paths_y` must hold at least one path each.")
     d = xs[0].shape[1]
     if any(p.shape[1] != d for p in xs + ys):
         raise ValueError("`paths_x` and `paths_y` must all have the same number of channels.")
@@ -452,7 +487,7 @@ def selective_scan(delta, A, B, x, *, h0=None, discretization: str = "zoh", back
     """
     from .scan import linear_scan
     one_of("discretization", discretization, ("zoh", "euler"))
-    delta, A, B, x = (np.asarray(v, dtype=np.float64) for v in (delta, A, B, x))
+    delta, A, B, x = (as_array(v, name=n, finite=False) for n, v in (("delta", delta), ("A", A), ("B", B), ("x", x)))
     if delta.ndim != 2 or x.shape != delta.shape:
         raise ValueError(f"`delta` and `x` must both have shape (T, D); got {delta.shape} and {x.shape}.")
     T, D = delta.shape
@@ -462,7 +497,7 @@ def selective_scan(delta, A, B, x, *, h0=None, discretization: str = "zoh", back
     if B.shape != (T, n):
         raise ValueError(f"`B` must have shape ({T}, {n}); got {B.shape}.")
     if not np.all(delta > 0):
-        raise ValueError("`delta` must be positive (a step size per channel and time).")
+        raise InvalidArrayError("`delta` must be positive (a step size per channel and time).")
     for name, v in (("delta", delta), ("A", A), ("B", B), ("x", x)):
         if not np.all(np.isfinite(v)):
             raise ValueError(f"`{name}` must be finite.")
@@ -470,5 +505,8 @@ def selective_scan(delta, A, B, x, *, h0=None, discretization: str = "zoh", back
     drive = delta[:, :, None] * B[:, None, :] * x[:, :, None]    # Delta_k B_k x_k
     if discretization == "zoh":
         drive = _phi1(np, g) * drive
-    return linear_scan(np.exp(g), drive, None if h0 is None else np.asarray(h0, dtype=np.float64),
-                       backend=backend)
+    if h0 is not None:
+        h0 = as_array(h0, name="h0")
+        if h0.shape != (D, n):
+            raise InvalidArrayError(f"`h0` must have shape ({D}, {n}); got {h0.shape}.")
+    return linear_scan(np.exp(g), drive, h0, backend=backend)

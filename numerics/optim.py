@@ -9,6 +9,16 @@ against the leading axes (``sigma`` of shape ``(n_runs,)`` sweeps sigma).
 
 Every state records ``stepsize``: the scalar step actually taken (for Adam, the base ``lr``).
 
+Parameters may also be pytrees, as in optax: a dict, list or tuple (nested at will) whose leaves
+are arrays, e.g. ``{"w": w, "b": b}``. A tree is one run: its leaves are flattened (dict keys in
+sorted order) into one vector, the update is computed on it (so a tree and its flat vector give
+identical numbers; norms such as NGN's :math:`\|g\|^2` are over all leaves), and the updates come
+back as a tree of the same structure and leaf shapes. A list or tuple of plain numbers (nested
+lists included) is an array, not a tree; a list or tuple holding arrays or dicts is a tree.
+:func:`apply_updates` adds updates to parameters leaf by leaf; :func:`chain` composes
+transforms. ``update`` checks that the gradients have the structure and leaf shapes of the
+parameters given to ``init``.
+
 =============  ===============================================================================
 ``ngn``        :math:`\gamma_k=\sigma_k/(1+\sigma_k\|g_k\|^2/(2f_k))`, :math:`x^+=x-\gamma_kg_k`;
                ``schedule="sqrt"`` uses :math:`\sigma_k=\sigma/\sqrt{k+1}` (arXiv:2407.04358)
@@ -33,13 +43,14 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from lemmata.analysis.errors import AssumptionError, LemmataError
-from lemmata.analysis.validation import one_of, positive_int
+from lemmata.analysis.validation import one_of
 
+from .arrays import ArrayTypeError, InvalidArrayError, _describe, as_array, integer, real_scalar
 from .stats import Estimate, mean_estimate, path_generators
 
 __all__ = [
     "Optimizer", "ngn", "ngn_momentum", "ngn_ema", "sgd", "sps", "adagrad", "adam",
-    "run", "sample_indices", "Trajectory", "OPTIMIZERS",
+    "apply_updates", "chain", "scale", "run", "sample_indices", "Trajectory", "OPTIMIZERS",
 ]
 
 
@@ -52,9 +63,272 @@ class Optimizer(NamedTuple):
     name: str = ""
 
 
+# ============================================================================ pytrees
+class _Layout(NamedTuple):
+    """How parameters were laid out at ``init``: ``treedef`` None for a plain array (then
+    ``shapes`` holds its one shape), else the tree's structure and its leaves' shapes."""
+
+    treedef: object
+    shapes: tuple
+
+
+_SCALAR = "scalar"
+
+
+def _is_tree(x) -> bool:
+    """A dict, or a list/tuple holding an array or a dict at some depth, or a scalar (a one-leaf
+    tree: a single run of dimension 1). Nested lists of plain numbers are arrays."""
+    if isinstance(x, dict):
+        return True
+    if isinstance(x, (list, tuple)):
+        return any(isinstance(v, (dict, np.ndarray)) or _is_tree(v) and isinstance(v, (list, tuple))
+                   or type(v).__module__.startswith("pandas") for v in x)
+    return np.ndim(x) == 0 and not isinstance(x, (str, bytes)) and x is not None
+
+
+def _flatten(tree, path=""):
+    """(leaves with their paths, treedef); dict keys sorted as in JAX/optax."""
+    if isinstance(tree, dict):
+        try:
+            keys = sorted(tree)
+        except TypeError:
+            raise ArrayTypeError(f"the keys of the parameter dict `{path or 'params'}` must be sortable; "
+                                 f"got {list(tree)[:5]}.") from None
+        leaves, defs = [], []
+        for k in keys:
+            sub, d = _flatten(tree[k], f"{path}[{k!r}]")
+            leaves += sub
+            defs.append(d)
+        return leaves, ("dict", tuple(keys), tuple(defs))
+    if isinstance(tree, (list, tuple)) and _is_tree(tree):
+        leaves, defs = [], []
+        for i, v in enumerate(tree):
+            sub, d = _flatten(v, f"{path}[{i}]")
+            leaves += sub
+            defs.append(d)
+        return leaves, (type(tree), len(tree), tuple(defs))
+    return [(path, tree)], None
+
+
+def _unflatten(treedef, leaves):
+    it = iter(leaves)
+
+    def build(d):
+        if d is None:
+            return next(it)
+        kind, keys, defs = d
+        if kind == "dict":
+            return {k: build(sub) for k, sub in zip(keys, defs)}
+        children = [build(sub) for sub in defs]
+        if kind is list:
+            return children
+        if kind is tuple:
+            return tuple(children)
+        return kind(*children)                       # a NamedTuple
+    return build(treedef)
+
+
+def _describe_tree(treedef) -> str:
+    if treedef is None:
+        return "an array"
+    if treedef == _SCALAR:
+        return "a scalar"
+    kind, keys, _ = treedef
+    if kind == "dict":
+        return f"a dict with keys {list(keys)}"
+    return f"a {getattr(kind, '__name__', kind)} of {keys} entries"
+
+
+def _to_flat(name, value, *, finite):
+    """(layout, flat array): a plain array keeps its shape (..., d); a tree becomes one vector."""
+    if _is_tree(value) and not isinstance(value, (dict, list, tuple)):      # a scalar: one leaf
+        arr = as_array(value, name=name, finite=finite)
+        return _Layout(_SCALAR, ((),)), arr.reshape(1)
+    if _is_tree(value):
+        leaves, treedef = _flatten(value)
+        arrays = [as_array(leaf, name=f"{name}{path}", finite=finite, min_size=0) for path, leaf in leaves]
+        if not arrays or sum(a.size for a in arrays) == 0:
+            raise InvalidArrayError(f"`{name}` must hold at least one number; got an empty tree.")
+        layout = _Layout(treedef, tuple(a.shape for a in arrays))
+        return layout, np.concatenate([a.ravel() for a in arrays])
+    arr = as_array(value, name=name, ndim=None, finite=finite)
+    if arr.ndim == 0:
+        raise InvalidArrayError(f"`{name}` must have a last axis (..., d); got a 0-d array.")
+    return _Layout(None, (arr.shape,)), arr
+
+
+def _flat_like(name, value, layout: _Layout, reference: str = "params"):
+    """``value`` flattened after checking that it has the structure and leaf shapes of ``layout``."""
+    if layout.treedef == _SCALAR:
+        arr = as_array(value, name=name, finite=False)
+        if arr.shape != ():
+            raise InvalidArrayError(f"`{name}` must be a scalar like `{reference}`; got shape {arr.shape}.")
+        return arr.reshape(1)
+    if layout.treedef is None:
+        if _is_tree(value) and np.ndim(value) != 0:
+            raise InvalidArrayError(f"`{name}` must be an array like `{reference}` (shape {layout.shapes[0]}); "
+                                    f"got {_describe_tree(_flatten(value)[1])}.")
+        arr = as_array(value, name=name, finite=False)
+        if arr.shape != layout.shapes[0]:
+            raise InvalidArrayError(f"`{name}` must have the shape of `{reference}` {layout.shapes[0]}; "
+                                    f"got {arr.shape}.")
+        return arr
+    if not _is_tree(value):
+        raise InvalidArrayError(f"`{name}` must be a tree like `{reference}` ({_describe_tree(layout.treedef)}); "
+                                f"got {_describe(value)}.")
+    leaves, treedef = _flatten(value)
+    if treedef != layout.treedef:
+        raise InvalidArrayError(f"`{name}` must have the tree structure of `{reference}` "
+                                f"({_describe_tree(layout.treedef)}); got {_describe_tree(treedef)}.")
+    arrays = []
+    for (path, leaf), shape in zip(leaves, layout.shapes):
+        arr = as_array(leaf, name=f"{name}{path}", finite=False, min_size=0)
+        if arr.shape != shape:
+            raise InvalidArrayError(f"`{name}{path}` must have the shape of `{reference}{path}` {shape}; "
+                                    f"got {arr.shape}.")
+        arrays.append(arr.ravel())
+    return np.concatenate(arrays)
+
+
+def _restore(flat, layout: _Layout):
+    """The inverse of :func:`_to_flat`: a tree of the original leaf shapes (or the array)."""
+    if layout.treedef is None:
+        return flat
+    if layout.treedef == _SCALAR:
+        return flat.reshape(())
+    leaves, start = [], 0
+    for shape in layout.shapes:
+        size = int(np.prod(shape))
+        leaves.append(flat[start:start + size].reshape(shape))
+        start += size
+    return _unflatten(layout.treedef, leaves)
+
+
+def _layout_of(state, name="state"):
+    layout = getattr(state, "layout", None)
+    if not isinstance(layout, _Layout):
+        raise ArrayTypeError(f"`{name}` must be the state returned by this optimiser's init/update; "
+                             f"got {type(state).__name__}.")
+    return layout
+
+
+def _wrap(core_init, core_update, name, hypers=()):
+    """The public (init, update) around array-level ones: parameters as arrays or trees, gradient
+    structure and shapes checked against ``init``'s parameters, hyperparameter arrays checked
+    against the leading axes."""
+
+    def init(params):
+        layout, flat = _to_flat("params", params, finite=True)
+        lead = flat.shape[:-1]
+        for hname, h in hypers:
+            if np.ndim(h):
+                try:
+                    ok = np.broadcast_shapes(np.shape(h), lead) == lead
+                except ValueError:
+                    ok = False
+                if not ok:
+                    raise InvalidArrayError(f"`{hname}` of shape {np.shape(h)} must broadcast against the "
+                                            f"leading axes {lead} of `params` (one value per run).")
+        return core_init(flat)._replace(layout=layout)
+
+    def update(grads, state, params=None, *, value=None):
+        layout = _layout_of(state)
+        g = _flat_like("grads", grads, layout)
+        p = None if params is None else _flat_like("params", params, layout)
+        updates, new_state = core_update(g, state, p, value=value)
+        return _restore(updates, layout), new_state._replace(layout=layout)
+
+    return Optimizer(init, update, name)
+
+
+def apply_updates(params, updates):
+    r"""``params + updates`` leaf by leaf (optax's ``apply_updates``): the next iterate
+    :math:`x^{k+1}=x^k+u^k`, with the structure of ``params``.
+
+    Raises
+    ------
+    InvalidArrayError
+        If ``updates`` does not have the tree structure and leaf shapes of ``params``.
+    """
+    layout, flat = _to_flat("params", params, finite=False)
+    return _restore(flat + _flat_like("updates", updates, layout), layout)
+
+
+class ChainState(tuple):
+    """The state of :func:`chain`: a tuple of the states of its transforms, in order."""
+
+    @property
+    def stepsize(self):
+        """The ``stepsize`` of the last transform that records one."""
+        for s in reversed(self):
+            if hasattr(s, "stepsize"):
+                return s.stepsize
+        return np.nan
+
+
+def chain(*transforms) -> Optimizer:
+    r"""Compose transforms as optax's ``chain``: ``init`` returns the tuple of their states;
+    ``update`` passes the gradients through each transform in order, each receiving the updates
+    of the one before as its gradients (with the same ``params`` and ``value``):
+    :math:`u=T_n(\dots T_2(T_1(g)))`.
+
+    Raises
+    ------
+    ArrayTypeError
+        If a transform is not an :class:`Optimizer` (an ``(init, update)`` pair).
+    """
+    if not transforms:
+        raise InvalidArrayError("`chain` needs at least one transform; got none.")
+    for i, t in enumerate(transforms):
+        if not (hasattr(t, "init") and hasattr(t, "update") and callable(t.init) and callable(t.update)):
+            raise ArrayTypeError(f"transform {i} of `chain` must be an Optimizer (an (init, update) pair); "
+                                 f"got {type(t).__name__}.")
+
+    def init(params):
+        return ChainState(t.init(params) for t in transforms)
+
+    def update(grads, state, params=None, *, value=None):
+        if not isinstance(state, tuple) or len(state) != len(transforms):
+            raise ArrayTypeError(f"`state` must be the tuple of {len(transforms)} states returned by the "
+                                 f"chain's init/update; got {type(state).__name__}.")
+        new = []
+        updates = grads
+        for t, s in zip(transforms, state):
+            updates, s = t.update(updates, s, params, value=value)
+            new.append(s)
+        return updates, ChainState(new)
+
+    return Optimizer(init, update, "chain(" + ", ".join(t.name or "?" for t in transforms) + ")")
+
+
+class ScaleState(NamedTuple):
+    count: np.ndarray
+    layout: object = None
+
+
+def scale(factor) -> Optimizer:
+    r"""Multiply the gradients by ``factor`` (optax's ``scale``): :math:`u=c\,g`; a building
+    block for :func:`chain`, e.g. ``chain(scale(0.5), sgd(lr))`` is SGD with step ``lr / 2``.
+    ``factor`` may be negative (zero is refused: it would stop every transform after it)."""
+    factor = as_array(factor, name="factor")
+    if np.any(factor == 0):
+        raise InvalidArrayError(f"`factor` must be non-zero and finite; got {factor!r}.")
+    factor = factor if factor.ndim else float(factor)
+
+    def init(params):
+        return ScaleState(np.zeros((), dtype=np.int64))
+
+    def update(grads, state, params=None, *, value=None):
+        c = np.asarray(factor)[..., None] if np.ndim(factor) else factor
+        return c * grads, ScaleState(state.count + 1)
+
+    return _wrap(init, update, "scale", (("factor", factor),))
+
+
+# ============================================================================ optimisers
 def _hyper(name, value, *, allow_zero=False, upper=None):
     """Validate a hyperparameter (scalar or array): finite, positive (or >= 0), below ``upper``."""
-    arr = np.asarray(value, dtype=float)
+    arr = as_array(value, name=name, finite=False)
     bad = ~np.isfinite(arr) | ((arr < 0) if allow_zero else (arr <= 0))
     if upper is not None:
         bad |= arr >= upper
@@ -73,7 +347,7 @@ def _sq_norm(g):
 def _require_value(name, value, grads):
     if value is None:
         raise LemmataError(f"{name} needs the loss: call update(grads, state, params, value=f(params)).")
-    value = np.asarray(value, dtype=float)
+    value = as_array(value, name="value", finite=False)
     if value.shape != grads.shape[:-1] and value.ndim != 0:
         raise ValueError(f"`value` must have shape {grads.shape[:-1]} (the leading axes of `grads`); "
                          f"got {value.shape}.")
@@ -96,6 +370,7 @@ def _ngn_gamma(sigma, value, sq_norm):
 class NGNState(NamedTuple):
     count: np.ndarray
     stepsize: np.ndarray
+    layout: object = None
 
 
 def ngn(sigma, *, schedule: str = "constant") -> Optimizer:
@@ -121,13 +396,14 @@ def ngn(sigma, *, schedule: str = "constant") -> Optimizer:
         gamma = _ngn_gamma(sigma_k, value, _sq_norm(grads))
         return -gamma[..., None] * grads, NGNState(state.count + 1, gamma)
 
-    return Optimizer(init, update, f"ngn(schedule={schedule})")
+    return _wrap(init, update, f"ngn(schedule={schedule})", (("sigma", sigma),))
 
 
 class MomentumState(NamedTuple):
     count: np.ndarray
     stepsize: np.ndarray
     previous_update: np.ndarray
+    layout: object = None
 
 
 def ngn_momentum(sigma, beta: float = 0.9) -> Optimizer:
@@ -149,13 +425,14 @@ def ngn_momentum(sigma, beta: float = 0.9) -> Optimizer:
         updates = -(1.0 - beta_) * gamma[..., None] * grads + beta_ * state.previous_update
         return updates, MomentumState(state.count + 1, gamma, updates)
 
-    return Optimizer(init, update, "ngn_momentum")
+    return _wrap(init, update, "ngn_momentum", (("sigma", sigma), ("beta", beta)))
 
 
 class EMAState(NamedTuple):
     count: np.ndarray
     stepsize: np.ndarray
     momentum: np.ndarray
+    layout: object = None
 
 
 def ngn_ema(sigma, beta1: float = 0.9, *, weight_decay: float = 0.0,
@@ -196,12 +473,14 @@ def ngn_ema(sigma, beta1: float = 0.9, *, weight_decay: float = 0.0,
             direction = m + sign * wd * np.asarray(params, dtype=float)
         return -gamma[..., None] * direction, EMAState(state.count + 1, gamma, m)
 
-    return Optimizer(init, update, f"ngn_ema(weight_decay_sign={weight_decay_sign})")
+    return _wrap(init, update, f"ngn_ema(weight_decay_sign={weight_decay_sign})",
+                 (("sigma", sigma), ("beta1", beta1), ("weight_decay", weight_decay)))
 
 
 class StepState(NamedTuple):
     count: np.ndarray
     stepsize: np.ndarray
+    layout: object = None
 
 
 def _lead(params):
@@ -220,7 +499,7 @@ def sgd(lr) -> Optimizer:
         step = np.broadcast_to(np.asarray(lr, dtype=float), grads.shape[:-1])
         return -step[..., None] * grads, StepState(state.count + 1, np.array(step))
 
-    return Optimizer(init, update, "sgd")
+    return _wrap(init, update, "sgd", (("lr", lr),))
 
 
 def sps(c: float = 0.5, *, max_lr=np.inf, f_star=0.0) -> Optimizer:
@@ -245,13 +524,14 @@ def sps(c: float = 0.5, *, max_lr=np.inf, f_star=0.0) -> Optimizer:
         gamma = np.where(np.isfinite(gamma), gamma, 0.0)   # g = 0 and no cap: nothing to do
         return -gamma[..., None] * grads, StepState(state.count + 1, gamma)
 
-    return Optimizer(init, update, "sps")
+    return _wrap(init, update, "sps", (("c", c), ("max_lr", max_lr), ("f_star", f_star)))
 
 
 class AdagradState(NamedTuple):
     count: np.ndarray
     stepsize: np.ndarray
     accumulator: np.ndarray
+    layout: object = None
 
 
 def adagrad(lr, *, initial_accumulator: float = 1e-10, norm: bool = True) -> Optimizer:
@@ -279,7 +559,7 @@ def adagrad(lr, *, initial_accumulator: float = 1e-10, norm: bool = True) -> Opt
         step = np.broadcast_to(np.asarray(lr, dtype=float), grads.shape[:-1])
         return updates, AdagradState(state.count + 1, np.array(step), acc)
 
-    return Optimizer(init, update, "adagrad-norm" if norm else "adagrad")
+    return _wrap(init, update, "adagrad-norm" if norm else "adagrad", (("lr", lr),))
 
 
 class AdamState(NamedTuple):
@@ -287,6 +567,7 @@ class AdamState(NamedTuple):
     stepsize: np.ndarray
     mu: np.ndarray
     nu: np.ndarray
+    layout: object = None
 
 
 def adam(lr, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Optimizer:
@@ -314,7 +595,7 @@ def adam(lr, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Optimizer
         step = np.broadcast_to(np.asarray(lr, dtype=float), grads.shape[:-1])
         return updates, AdamState(state.count + 1, np.array(step), mu, nu)
 
-    return Optimizer(init, update, "adam")
+    return _wrap(init, update, "adam", (("lr", lr),))
 
 
 #: Constructors by name, each taking the step-size-like hyperparameter first.
@@ -363,13 +644,18 @@ class Trajectory:
 
     def loss_estimate(self, record: int = -1, *, subtract: float = 0.0) -> Estimate:
         """Mean of ``f(x_k) - subtract`` over the paths that did not diverge, at ``record``."""
-        return mean_estimate(self.losses[record] - subtract)
+        n = self.losses.shape[0]
+        record = integer("record", record, minimum=-n, maximum=n - 1)
+        return mean_estimate(self.losses[record] - real_scalar("subtract", subtract))
 
 
 def sample_indices(seed, n_paths: int, n_steps: int, batch_size: int, n_samples: int) -> np.ndarray:
     """The sample indices :func:`run` uses: shape ``(n_steps, n_paths, batch_size)``, drawn
     uniformly with replacement, path ``i`` from its own stream keyed by ``(seed, i)``."""
-    batch_size = positive_int("batch_size", batch_size)
+    batch_size = integer("batch_size", batch_size, minimum=1)
+    n_paths = integer("n_paths", n_paths, minimum=1)
+    n_steps = integer("n_steps", n_steps, minimum=0)
+    n_samples = integer("n_samples", n_samples, minimum=1)
     gens = path_generators(seed, n_paths)
     return np.stack([g.integers(0, n_samples, size=(n_steps, batch_size)) for g in gens], axis=1)
 
@@ -395,16 +681,23 @@ def run(optimizer: Optimizer, problem, x0, *, n_steps: int, n_paths: int = 1,
         A path diverges when its iterate or loss is not finite or |x - x0| > blowup (1 + |x0|).
         Diverged paths are frozen, counted, and NaN from then on; they are never averaged in.
     """
-    n_steps = positive_int("n_steps", n_steps)
-    n_paths = positive_int("n_paths", n_paths)
-    record_every = positive_int("record_every", record_every)
-    x0 = np.asarray(x0, dtype=float)
+    if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))):
+        raise ArrayTypeError(f"`optimizer` must be an Optimizer (an (init, update) pair); got "
+                             f"{type(optimizer).__name__}.")
+    if not (hasattr(problem, "value_and_grad") and hasattr(problem, "dim")):
+        raise ArrayTypeError(f"`problem` must be a lemmata.numerics.problems.Problem; got {type(problem).__name__}.")
+    n_steps = integer("n_steps", n_steps, minimum=1)
+    n_paths = integer("n_paths", n_paths, minimum=1)
+    record_every = integer("record_every", record_every, minimum=1)
+    blowup = real_scalar("blowup", blowup, positive=True)
+    x0 = as_array(x0, name="x0", ndim=(1, 2), finite=False)
     if x0.shape == (problem.dim,):
         x0 = np.broadcast_to(x0, (n_paths, problem.dim)).copy()
     if x0.shape != (n_paths, problem.dim):
-        raise ValueError(f"`x0` must have shape ({problem.dim},) or ({n_paths}, {problem.dim}); got {x0.shape}.")
+        raise InvalidArrayError(f"`x0` must have shape ({problem.dim},) or ({n_paths}, {problem.dim}); "
+                                f"got {x0.shape}.")
     if not np.all(np.isfinite(x0)):
-        raise ValueError("`x0` must be finite.")
+        raise InvalidArrayError("`x0` must be finite.")
     indices = None
     if batch_size is not None:
         indices = sample_indices(seed, n_paths, n_steps, batch_size, problem.n_samples)
@@ -437,16 +730,27 @@ def run(optimizer: Optimizer, problem, x0, *, n_steps: int, n_paths: int = 1,
                            | (np.linalg.norm(x_new - x0, axis=-1) > limit))
             diverged_at[bad] = k
             alive &= ~bad
-            stepsizes[k] = np.where(alive, np.broadcast_to(new_state.stepsize, (n_paths,)), np.nan)
+            stepsizes[k] = np.where(alive, np.broadcast_to(getattr(new_state, "stepsize", np.nan), (n_paths,)),
+                                    np.nan)
             grad_sq[k] = np.where(alive, _sq_norm(grads), np.nan)
             sample_losses[k] = np.where(alive, value, np.nan)
             step_sq[k] = np.where(alive, _sq_norm(updates), np.nan)
             x = np.where(alive[:, None], x_new, x)
-            state = type(new_state)(*(np.where(_mask_for(alive, a), a, b) if _batched(a, n_paths) else a
-                                      for a, b in zip(new_state, state)))
+            state = _keep_alive(new_state, state, alive, n_paths)
     final = np.where(alive[:, None], x, np.nan)
     return Trajectory(losses, record_steps, stepsizes, grad_sq, sample_losses, step_sq, final,
                       ~alive, diverged_at, seed, batch_size)
+
+
+def _keep_alive(new, old, alive, n_paths):
+    """The new state on live paths, the old one on diverged paths (recursively through the tuple
+    states of :func:`chain`)."""
+    if isinstance(new, _Layout):
+        return new
+    if isinstance(new, tuple):
+        parts = [_keep_alive(a, b, alive, n_paths) for a, b in zip(new, old)]
+        return type(new)(*parts) if hasattr(new, "_fields") else type(new)(parts)
+    return np.where(_mask_for(alive, new), new, old) if _batched(new, n_paths) else new
 
 
 def _batched(a, n_paths):

@@ -21,9 +21,9 @@ import sympy as sp
 
 from lemmata.analysis.derivation import Derivation
 from lemmata.analysis.errors import LemmataError
-from lemmata.analysis.validation import positive_int
 
 from . import backends
+from .arrays import ArrayTypeError, InvalidArrayError, as_array, integer, real_scalar
 from .codegen import Kernel, compile_kernel, compile_template
 
 __all__ = ["OrbitDiagram", "Cycle", "orbit_diagram", "detect_periods", "find_cycles", "basins",
@@ -145,20 +145,25 @@ def orbit_diagram(step, etas, inits, *, n_transient: int, n_keep: int, backend: 
         derivation = Derivation(derivation.name + "_map", derivation.inputs, derivation.params,
                                 {"map": derivation["map"]}, derivation.assumptions, derivation.source)
     d = len(derivation.inputs)
-    etas = np.asarray(etas, dtype=float).reshape(-1)
+    etas = as_array(etas, name="etas", ndim=(0, 1), finite=False, min_size=0).reshape(-1)
     if etas.size == 0 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
-        raise ValueError("`etas` must be a non-empty array of positive finite step sizes.")
-    inits = np.asarray(inits, dtype=float)
+        raise InvalidArrayError(f"`etas` must be a non-empty array of positive finite step sizes; got "
+                                f"{etas.size} values{', min ' + repr(float(np.nanmin(etas))) if etas.size and not np.all(np.isnan(etas)) else ''}.")
+    inits = as_array(inits, name="inits", ndim=(1, 2), finite=False, min_size=0)
     if inits.ndim == 1 and d == 1:
         inits = inits[:, None]
     if inits.ndim != 2 or inits.shape[1] != d or inits.shape[0] == 0:
-        raise ValueError(f"`inits` must have shape (n_init, {d}); got {np.shape(inits)}.")
+        raise InvalidArrayError(f"`inits` must have shape (n_init, {d}); got {np.shape(inits)}.")
     if not np.all(np.isfinite(inits)):
-        raise ValueError("`inits` must be finite.")
-    n_transient = int(n_transient)
-    if n_transient < 0:
-        raise ValueError(f"`n_transient` must be >= 0; got {n_transient}.")
-    n_keep = positive_int("n_keep", n_keep)
+        raise InvalidArrayError("`inits` must be finite.")
+    n_transient = integer("n_transient", n_transient, minimum=0)
+    n_keep = integer("n_keep", n_keep, minimum=1)
+    max_period = integer("max_period", max_period, minimum=1)
+    tol = real_scalar("tol", tol, nonnegative=True)
+    blowup = real_scalar("blowup", blowup, positive=True)
+    one_of_backend = backend if backend in ("numba", "numpy", "cupy") else None
+    if one_of_backend is None:
+        raise InvalidArrayError(f"`backend` must be one of 'numba', 'numpy', 'cupy'; got {backend!r}.")
     shape = (etas.size, inits.shape[0])
     if backend == "numba":
         module = compile_template(derivation, "orbit", _orbit_template(d, tangent=lyapunov))
@@ -216,7 +221,14 @@ def _orbit_array(derivation, etas, inits, n_transient, n_keep, backend, blowup, 
 def detect_periods(points, *, max_period: int = 64, tol: float = 1e-9) -> np.ndarray:
     """Smallest p <= ``max_period`` with |x_{k+p} - x_k| <= tol (1 + |x_k|) over the last
     ``min(n_keep - p, 4 p)`` kept points (at least p of them); 0 when none."""
-    points = np.asarray(points)
+    points = as_array(points, name="points", finite=False)
+    if points.ndim < 2:
+        raise InvalidArrayError(f"`points` must have shape (..., n_keep, d): orbit points with the state "
+                                f"dimension last; got shape {points.shape}. For scalar orbits pass points[..., None].")
+    max_period = integer("max_period", max_period, minimum=1)
+    tol = real_scalar("tol", tol, nonnegative=True)
+    if points.shape[-2] < 1 or points.shape[-1] < 1:
+        raise InvalidArrayError(f"`points` must hold at least one kept point of dimension >= 1; got shape {points.shape}.")
     n_keep = points.shape[-2]
     flat = points.reshape((-1, n_keep, points.shape[-1]))
     periods = np.zeros(flat.shape[0], dtype=int)
@@ -273,6 +285,13 @@ def find_cycles(step, eta: float, inits, *, periods=(1, 2, 4, 8), n_transient: i
     an initialisation sits on it, e.g. from a root bracket)."""
     derivation = orbit_derivation(step)
     d = len(derivation.inputs)
+    eta = real_scalar("eta", eta, positive=True)
+    dps = integer("dps", dps, minimum=15)
+    if isinstance(periods, (int, np.integer)) or not hasattr(periods, "__iter__"):
+        raise ArrayTypeError(f"`periods` must be a sequence of positive integers; got {periods!r}.")
+    periods = tuple(integer("periods", p, minimum=1) for p in periods)
+    if not periods:
+        raise InvalidArrayError("`periods` must name at least one period; got none.")
     diagram = orbit_diagram(derivation, [eta], inits, n_transient=n_transient,
                             n_keep=2 * max(periods) * 4, max_period=max(periods), tol=tol)
     symbols = derivation.symbols
@@ -335,12 +354,24 @@ def basins(step, eta: float, inits, attractors, *, n_transient: int = 5000, tol:
     (period, d), e.g. the fixed point ``[[w*]]`` and the points of :class:`Cycle`), or diverges,
     or none of these ("other"). Returns ``{"labels": (n_init,) int, "fractions": {...}}`` with
     label i for ``attractors[i]``, -1 diverged, -2 other."""
+    eta = real_scalar("eta", eta, positive=True)
+    tol = real_scalar("tol", tol, positive=True)
+    if isinstance(attractors, np.ndarray) and attractors.ndim == 2:
+        attractors = [attractors]
     diagram = orbit_diagram(step, [eta], inits, n_transient=n_transient, n_keep=1, backend=backend)
+    d = diagram.inits.shape[1]
+    cycles = []
+    for i, cycle in enumerate(attractors):
+        cycle = np.atleast_2d(as_array(cycle, name=f"attractors[{i}]", ndim=(0, 1, 2)))
+        if d == 1 and cycle.shape[1] != 1 and cycle.shape[0] == 1:
+            cycle = cycle.T
+        if cycle.shape[1] != d:
+            raise InvalidArrayError(f"`attractors[{i}]` must have shape (period, {d}); got {cycle.shape}.")
+        cycles.append(cycle)
     final = diagram.points[0, :, -1, :]
     labels = np.full(final.shape[0], -2)
     labels[diagram.diverged[0]] = -1
-    for i, cycle in enumerate(attractors):
-        cycle = np.atleast_2d(np.asarray(cycle, dtype=float))
+    for i, cycle in enumerate(cycles):
         dist = np.min(np.linalg.norm(final[:, None, :] - cycle[None, :, :], axis=-1), axis=1)
         labels[(labels == -2) & (dist <= tol * (1 + np.linalg.norm(cycle, axis=-1).max()))] = i
     fractions = {f"attractor_{i}": float(np.mean(labels == i)) for i in range(len(attractors))}

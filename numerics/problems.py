@@ -18,24 +18,26 @@ from scipy.optimize import linprog
 
 from lemmata.analysis.errors import AssumptionError
 
+from .arrays import InvalidArrayError, as_array
+
 __all__ = ["Problem", "LeastSquares", "LogisticRegression", "SigmoidRegression", "OffsetQuadratic"]
 
 
 def _as_matrix(name, A):
-    A = np.asarray(A, dtype=float)
+    A = as_array(A, name=name, finite=False, min_size=0)
     if A.ndim != 2 or A.shape[0] < 1 or A.shape[1] < 1:
-        raise ValueError(f"`{name}` must be a non-empty 2-D array (samples x features); got shape {A.shape}.")
+        raise InvalidArrayError(f"`{name}` must be a non-empty 2-D array (samples x features); got shape {A.shape}.")
     if not np.all(np.isfinite(A)):
-        raise ValueError(f"`{name}` must be finite; it holds {int((~np.isfinite(A)).sum())} non-finite entries.")
+        raise InvalidArrayError(f"`{name}` must be finite; it holds {int((~np.isfinite(A)).sum())} non-finite entries.")
     return A
 
 
 def _as_vector(name, b, n):
-    b = np.asarray(b, dtype=float)
+    b = as_array(b, name=name, finite=False, min_size=0)
     if b.shape != (n,):
-        raise ValueError(f"`{name}` must have shape ({n},); got {b.shape}.")
+        raise InvalidArrayError(f"`{name}` must have shape ({n},); got {b.shape}.")
     if not np.all(np.isfinite(b)):
-        raise ValueError(f"`{name}` must be finite.")
+        raise InvalidArrayError(f"`{name}` must be finite.")
     return b
 
 
@@ -54,13 +56,22 @@ class Problem(abc.ABC):
     def value_and_grad(self, x, idx=None):
         """Mini-batch mean loss and gradient. ``idx`` of shape ``(..., B)`` (or ``(...,)`` for one
         sample per run) selects samples; None means the full sum (deterministic)."""
-        x = np.asarray(x, dtype=float)
+        x = as_array(x, name="x", finite=False)
+        if x.ndim < 1 or x.shape[-1] != self.dim:
+            raise InvalidArrayError(f"`x` must have shape (..., {self.dim}) (the dimension last); got {x.shape}.")
         if idx is None:
             idx = np.broadcast_to(np.arange(self.n_samples), x.shape[:-1] + (self.n_samples,))
         else:
             idx = np.asarray(idx)
+            if idx.dtype.kind not in "iu" or idx.size and (idx.min() < 0 or idx.max() >= self.n_samples):
+                raise InvalidArrayError(f"`idx` must hold sample indices in [0, {self.n_samples}); got dtype "
+                                        f"{idx.dtype}" + (f", range [{idx.min()}, {idx.max()}]." if idx.size and
+                                                           idx.dtype.kind in "iuf" else "."))
             if idx.ndim == x.ndim - 1:
                 idx = idx[..., None]
+            if idx.shape[:-1] != x.shape[:-1]:
+                raise InvalidArrayError(f"`idx` must have shape {x.shape[:-1]} + (batch,) (the leading axes of `x`); "
+                                        f"got {idx.shape}.")
         values, grads = self._sample_values_grads(x, idx)
         return values.mean(axis=-1), grads.mean(axis=-2)
 
@@ -110,7 +121,7 @@ class Problem(abc.ABC):
 
     def solution_distance_sq(self, x) -> np.ndarray:
         """dist(x, S)^2 for the solution set S (a point unless overridden)."""
-        return np.sum((np.asarray(x, dtype=float) - self.minimizer) ** 2, axis=-1)
+        return np.sum((as_array(x, name="x", finite=False) - self.minimizer) ** 2, axis=-1)
 
 
 class LeastSquares(Problem):
@@ -142,7 +153,7 @@ class LeastSquares(Problem):
 
     def solution_distance_sq(self, x):
         projector = np.linalg.pinv(self.A) @ self.A          # onto the row space
-        delta = (np.asarray(x, dtype=float) - self.minimizer) @ projector.T
+        delta = (as_array(x, name="x", finite=False) - self.minimizer) @ projector.T
         return np.sum(delta ** 2, axis=-1)
 
 
@@ -159,9 +170,9 @@ class LogisticRegression(Problem):
     def __init__(self, Z, y):
         self.Z = _as_matrix("Z", Z)
         self.n_samples, self.dim = self.Z.shape
-        y = np.asarray(y)
+        y = as_array(y, name="y", finite=False, min_size=0)
         if y.shape != (self.n_samples,) or not np.all(np.isin(y, (-1, 1))):
-            raise ValueError(f"`y` must hold {self.n_samples} labels in {{-1, +1}}; got "
+            raise InvalidArrayError(f"`y` must hold {self.n_samples} labels in {{-1, +1}}; got "
                              f"shape {y.shape} with values {np.unique(y)[:5]}.")
         self.y = y.astype(float)
         self._signed = self.Z * self.y[:, None]
@@ -258,9 +269,9 @@ class OffsetQuadratic(Problem):
         self.h = _as_vector("h", h, self.n_samples)
         self.c = _as_vector("offsets", offsets, self.n_samples)
         if np.any(self.h <= 0):
-            raise ValueError(f"`h` must be positive; got min {self.h.min()!r}.")
+            raise InvalidArrayError(f"`h` must be positive; got min {self.h.min()!r}.")
         if np.any(self.c < 0):
-            raise ValueError(f"`offsets` must be non-negative; got min {self.c.min()!r}.")
+            raise InvalidArrayError(f"`offsets` must be non-negative; got min {self.c.min()!r}.")
 
     def _sample_values_grads(self, x, idx):
         delta = x[..., None, :] - self.centres[idx]          # (..., B, d)

@@ -22,8 +22,8 @@ import numpy as np
 from scipy.linalg import solve_discrete_lyapunov
 
 from lemmata.analysis.errors import AssumptionError
-from lemmata.analysis.validation import positive_int
 
+from .arrays import InvalidArrayError, as_array, integer, real_scalar
 from .scan import diagonal_sensitivity, linear_scan, sensitivity_coefficients
 from .stats import child_seed, mean_estimate
 
@@ -35,16 +35,19 @@ CHUNK = 256
 
 
 def _check_rho(rho):
-    if not (0.0 <= rho <= 1.0):
-        raise ValueError(f"`rho` must lie in [0, 1]; got {rho!r}.")
+    x = real_scalar("rho", rho, finite=False)
+    if not (0.0 <= x <= 1.0):
+        raise InvalidArrayError(f"`rho` must lie in [0, 1]; got {rho!r}.")
+    return x
 
 
 def _check_stable(lam):
-    lam = np.asarray(lam)
+    lam = as_array(lam, name="lam", complex_ok=True, dtype=None, finite=False)
     if not np.all(np.isfinite(lam)):
-        raise ValueError("`lam` must be finite.")
+        raise InvalidArrayError("`lam` must be finite.")
     if np.any(np.abs(lam) >= 1):
         raise AssumptionError(f"stationary moments need |lam| < 1; got max |lam| = {float(np.max(np.abs(lam)))!r}.")
+    return lam
 
 
 def _normals(seed, T: int, n_paths: int, complex_: bool = False) -> np.ndarray:
@@ -60,19 +63,31 @@ def ar1_input(T: int, n_paths: int, rho: float, seed) -> np.ndarray:
     r"""Stationary AR(1) inputs of unit variance, :math:`x_t=\rho x_{t-1}+\sqrt{1-\rho^2}\varepsilon_t`
     with :math:`x_{-1}\sim N(0,1)`; shape ``(T, n_paths)``; autocorrelation :math:`\rho^{|\Delta|}`.
     Paths draw from streams keyed by (seed, chunk of :data:`CHUNK` paths)."""
-    T = positive_int("T", T)
-    n_paths = positive_int("n_paths", n_paths)
-    _check_rho(rho)
+    T = integer("T", T, minimum=1)
+    n_paths = integer("n_paths", n_paths, minimum=1)
+    rho = _check_rho(rho)
     noise = _normals(seed, T + 1, n_paths)
     return linear_scan(np.full(n_paths, rho), math.sqrt(1 - rho * rho) * noise[1:], noise[0])
 
 
 def burn_in(lam, rho: float, factor: float = 30.0) -> int:
     """Steps after which the transient from a zero state is negligible: ``factor/(1-|lam|)`` plus
-    ``factor/(1-rho)`` for the input (the brief's pitfall 1)."""
+    ``factor/(1-rho)`` for the input (the brief's pitfall 1).
+
+    Raises
+    ------
+    AssumptionError
+        If some ``|lam| >= 1`` (no transient decays: there is no burn-in).
+    """
+    lam = _check_stable(lam)
+    rho = _check_rho(rho)
+    factor = real_scalar("factor", factor, positive=True)
     steps = factor / (1 - float(np.max(np.abs(lam))))
     if rho < 1:
         steps += factor / (1 - rho) if rho > 0 else 0
+    if not math.isfinite(steps) or steps > 1e9:
+        raise AssumptionError(f"the burn-in would be {steps:.3g} steps (|lam| or rho too close to 1); use an "
+                              "explicit `steps`.")
     return int(math.ceil(round(steps, 9)))
 
 
@@ -80,8 +95,8 @@ def lyapunov_moments(lam, rho: float, *, wrt="lambda", normalization="none",
                      parametrization="none") -> dict:
     r"""Exact stationary :math:`\mathbb E|h|^2` and :math:`\mathbb E|\dot h|^2` (and the input
     variance, 1) from the discrete Lyapunov equation of the augmented system (module docstring)."""
-    _check_rho(rho)
-    _check_stable(lam)
+    rho = _check_rho(rho)
+    lam = _check_stable(lam)
     lam_ = np.atleast_1d(lam)[:1]
     gamma, gamma_dot, lambda_dot = (complex(np.asarray(c).reshape(-1)[0]) for c in sensitivity_coefficients(
         lam_, wrt=wrt, normalization=normalization, parametrization=parametrization))
@@ -99,16 +114,25 @@ def simulate_moments(lam, rho: float, *, n_paths: int = 20_000, seed=0, wrt="lam
     r"""Monte Carlo :math:`\mathbb E|h_T|^2` and :math:`\mathbb E|\dot h_T|^2` with standard
     errors, from ``n_paths`` independent paths run for ``steps`` (default :func:`burn_in`) steps
     from a zero state; one sample per path (the last step), so samples are independent."""
-    _check_rho(rho)
-    _check_stable(lam)
-    n_paths = positive_int("n_paths", n_paths)
-    T = steps or burn_in(lam, rho)
+    rho = _check_rho(rho)
+    lam = _check_stable(lam)
+    n_paths = integer("n_paths", n_paths, minimum=2)
+    T = burn_in(lam, rho) if steps is None else integer("steps", steps, minimum=1)
     x = ar1_input(T, n_paths, rho, seed)
     lam_paths = np.full(n_paths, np.atleast_1d(lam)[0])
     h, s = diagonal_sensitivity(lam_paths, x, wrt=wrt, normalization=normalization,
                                 parametrization=parametrization)
     return {"E_h2": mean_estimate(np.abs(h[-1]) ** 2), "E_dh2": mean_estimate(np.abs(s[-1]) ** 2),
             "steps": T}
+
+
+def _lams_and_z(lams, z):
+    lams = as_array(lams, name="lams", ndim=1, dtype=np.complex128, complex_ok=True)
+    z = as_array(z, name="z", ndim=1, dtype=np.complex128, complex_ok=True)
+    if z.shape != lams.shape:
+        raise InvalidArrayError(f"`z` must have one weight per eigenvalue in `lams` ({lams.size}); got {z.size}.")
+    _check_stable(lams)
+    return lams, z
 
 
 def gauss_newton_hessian(lams, z, rho: float, S) -> np.ndarray:
@@ -121,9 +145,10 @@ def gauss_newton_hessian(lams, z, rho: float, S) -> np.ndarray:
 
     ``S(a, b, rho)`` is a compiled kernel of :func:`lemmata.analysis.recurrence.mixed_kernel`.
     """
-    lams = np.asarray(lams, dtype=complex)
-    z = np.asarray(z, dtype=complex)
-    _check_stable(lams)
+    lams, z = _lams_and_z(lams, z)
+    rho = _check_rho(rho)
+    if not callable(S):
+        raise InvalidArrayError(f"`S` must be a compiled kernel S(a, b, rho) of mixed_kernel; got {type(S).__name__}.")
     li, lj = np.meshgrid(lams, lams, indexing="ij")
     A = np.outer(z, z) * np.asarray(S(li, lj, rho), dtype=complex)
     B = np.outer(z, z.conj()) * np.asarray(S(li, lj.conj(), rho), dtype=complex)
@@ -136,9 +161,9 @@ def gauss_newton_hessian_mc(lams, z, rho: float, *, n_paths: int = 20_000, seed=
     r"""Monte Carlo estimate of the same Hessian: :math:`\partial y/\partial\mathrm{Re}\lambda_i
     =\mathrm{Re}(z_ih_i')` and :math:`\partial y/\partial\mathrm{Im}\lambda_i=\mathrm{Re}(iz_ih_i')`
     with :math:`h'` from the tangent scan; returns ``(mean, stderr)`` matrices."""
-    lams = np.asarray(lams, dtype=complex)
-    z = np.asarray(z, dtype=complex)
-    _check_stable(lams)
+    lams, z = _lams_and_z(lams, z)
+    rho = _check_rho(rho)
+    n_paths = integer("n_paths", n_paths, minimum=2)
     T = burn_in(lams, rho)
     x = ar1_input(T, n_paths, rho, seed)                              # (T, paths), shared input
     n = lams.size

@@ -23,6 +23,7 @@ from lemmata.analysis.errors import LemmataError
 from lemmata.analysis.validation import one_of
 
 from . import backends
+from .arrays import ArrayTypeError, InvalidArrayError, as_array, warn_if_nonfinite
 
 __all__ = ["linear_scan", "linear_scan_dense", "linear_scan_jvp", "diagonal_sensitivity",
            "sensitivity_coefficients",
@@ -106,6 +107,16 @@ def _numpy_sequential(xp, a, b, h0, out, reverse):
 
 
 # ------------------------------------------------------------------------------ public
+def _flag_nonfinite(target, reverse, what):
+    """Warn when the sequential scan's output holds inf or NaN. A non-finite state stays
+    non-finite (a h + b with h = +-inf or NaN is inf or NaN in IEEE arithmetic for every a, b), so
+    the last state computed (row T-1, or row 0 when ``reverse``) is non-finite whenever any entry
+    is: checking that one row costs O(channels), not O(T channels)."""
+    last = target[0] if reverse else target[-1]
+    if not np.isfinite(last).all():
+        warn_if_nonfinite(target, what, stacklevel=4)
+
+
 def _result_dtype(*arrays):
     dtype = np.result_type(*[np.asarray(x).dtype if not hasattr(x, "dtype") else x.dtype for x in arrays])
     if dtype.kind in "biu":
@@ -150,8 +161,15 @@ def linear_scan(a, b, h0=None, *, reverse: bool = False, method: str | None = No
     xp = bk.xp
     method = method or ("associative" if backend == "cupy" else "sequential")
     one_of("method", method, ("sequential", "associative"))
-    b = xp.asarray(b)
-    a = xp.asarray(a)
+    if xp is np:
+        # non-finite entries are allowed in (they propagate and are flagged on the output)
+        b = as_array(b, name="b", dtype=None, complex_ok=True, finite=False, min_size=0)
+        a = as_array(a, name="a", dtype=None, complex_ok=True, finite=False, min_size=0)
+        if h0 is not None:
+            h0 = as_array(h0, name="h0", dtype=None, complex_ok=True, finite=False, min_size=0)
+    else:
+        b = xp.asarray(b)
+        a = xp.asarray(a)
     if b.ndim < 1 or b.shape[0] < 1:
         raise ValueError(f"`b` must have a time axis of length >= 1 (axis 0); got shape {tuple(b.shape)}.")
     channels = tuple(b.shape[1:])
@@ -183,13 +201,18 @@ def linear_scan(a, b, h0=None, *, reverse: bool = False, method: str | None = No
         a2 = xp.ascontiguousarray(xp.broadcast_to(a, b.shape).astype(dtype).reshape(T, n))
 
     if out is not None:
+        if not hasattr(out, "shape") or not hasattr(out, "dtype"):
+            raise ArrayTypeError(f"`out` must be an array of shape {tuple(b.shape)}; got {type(out).__name__}.")
         if tuple(out.shape) != tuple(b.shape) or out.dtype != dtype:
             raise ValueError(f"`out` must have shape {tuple(b.shape)} and dtype {dtype}; "
                              f"got {tuple(out.shape)} and {out.dtype}.")
         if not out.flags.c_contiguous:
             raise ValueError("`out` must be C-contiguous.")
     if method == "associative":
-        result = _associative(xp, a2, b2, h02, reverse).reshape(b.shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            result = _associative(xp, a2, b2, h02, reverse).reshape(b.shape)
+        if xp is np:
+            warn_if_nonfinite(result, f"linear_scan (associative, backend {backend!r})")
         if out is not None:
             out[...] = result
             return out
@@ -201,9 +224,13 @@ def linear_scan(a, b, h0=None, *, reverse: bool = False, method: str | None = No
             _scan_constant(a2, b2, h02, target, reverse, n_slabs)
         else:
             _scan_varying(a2, b2, h02, target, reverse, n_slabs)
+        _flag_nonfinite(target, reverse, "linear_scan (backend 'numba')")
         return target.reshape(b.shape)
     target = xp.empty((T, n), dtype=dtype) if out is None else out.reshape(T, n)
-    _numpy_sequential(xp, a2, b2, h02, target, reverse)
+    with np.errstate(over="ignore", invalid="ignore"):
+        _numpy_sequential(xp, a2, b2, h02, target, reverse)
+    if xp is np:
+        _flag_nonfinite(target, reverse, f"linear_scan (backend {backend!r})")
     return target.reshape(b.shape)
 
 
@@ -228,10 +255,12 @@ def linear_scan_dense(A, b, h0=None, *, blocks: bool = False):
     b : array (T, N)
     h0 : array (N,), optional
     """
-    b = np.asarray(b)
-    A = np.asarray(A)
-    if b.ndim != 2:
-        raise ValueError(f"`b` must have shape (T, N); got {b.shape}.")
+    b = as_array(b, name="b", dtype=None, complex_ok=True, finite=False)
+    A = as_array(A, name="A", dtype=None, complex_ok=True, finite=False)
+    if h0 is not None:
+        h0 = as_array(h0, name="h0", dtype=None, complex_ok=True, finite=False)
+    if b.ndim != 2 or b.shape[0] < 1:
+        raise InvalidArrayError(f"`b` must have shape (T, N) with T >= 1; got {b.shape}.")
     T, N = b.shape
     dtype = _result_dtype(A, b) if h0 is None else _result_dtype(A, b, np.asarray(h0))
     h0 = np.zeros(N, dtype=dtype) if h0 is None else np.asarray(h0, dtype=dtype)
@@ -256,7 +285,8 @@ def linear_scan_dense(A, b, h0=None, *, blocks: bool = False):
     varying = A.ndim == 3
     A3 = np.ascontiguousarray((A if varying else A[None]).astype(dtype))
     out = np.empty((T, N), dtype=dtype)
-    _dense_scan(A3, np.ascontiguousarray(b.astype(dtype)), h0, out, varying)
+    _dense_scan(A3, np.ascontiguousarray(b.astype(dtype)), np.ascontiguousarray(h0), out, varying)
+    warn_if_nonfinite(out, "linear_scan_dense")
     return out
 
 
@@ -268,6 +298,16 @@ def linear_scan_jvp(a, b, da, db, h0=None, *, backend: str = "numba"):
     h = linear_scan(a, b, h0, backend=backend)
     xp = backends.get(backend).xp
     h = xp.asarray(h)
+    if xp is np:
+        da = as_array(da, name="da", dtype=None, complex_ok=True, finite=False, min_size=0)
+        db = as_array(db, name="db", dtype=None, complex_ok=True, finite=False, min_size=0)
+        for name, t in (("da", da), ("db", db)):
+            try:
+                ok = np.broadcast_shapes(t.shape, h.shape) == h.shape
+            except ValueError:
+                ok = False
+            if not ok:
+                raise InvalidArrayError(f"`{name}` must broadcast to the shape of `b` {h.shape}; got {t.shape}.")
     previous = xp.concatenate([xp.broadcast_to(xp.asarray(0 if h0 is None else h0), h.shape[1:])[None]
                                .astype(h.dtype), h[:-1]], axis=0)
     hdot = linear_scan(a, xp.asarray(da) * previous + xp.asarray(db), backend=backend)
@@ -298,7 +338,7 @@ def sensitivity_coefficients(lam, *, wrt: str = "lambda", normalization: str = "
     one_of("wrt", wrt, ("lambda", "nu", "theta"))
     one_of("normalization", normalization, NORMALIZATIONS)
     one_of("parametrization", parametrization, PARAMETRIZATIONS)
-    lam = np.asarray(lam)
+    lam = as_array(lam, name="lam", dtype=None, complex_ok=True)
     if wrt == "lambda":
         if np.iscomplexobj(lam):
             raise ValueError("`lam` must be real for wrt='lambda'; use wrt='nu' or 'theta' for complex eigenvalues.")
@@ -355,5 +395,6 @@ def diagonal_sensitivity(lam, x, *, wrt: str = "lambda", normalization: str = "n
     """
     gamma, dgam, dlam = sensitivity_coefficients(lam, wrt=wrt, normalization=normalization,
                                                  parametrization=parametrization)
-    x = np.asarray(x)
-    return linear_scan_jvp(np.asarray(lam), gamma * x, dlam, dgam * x, backend=backend)
+    lam = as_array(lam, name="lam", dtype=None, complex_ok=True)
+    x = as_array(x, name="x", dtype=None, complex_ok=True, finite=False)
+    return linear_scan_jvp(lam, gamma * x, dlam, dgam * x, backend=backend)

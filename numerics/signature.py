@@ -3,7 +3,9 @@ truncated signature kernel (arXiv:2402.19047 reads selective SSMs through these 
 
 Conventions (the same as iisignature's, and as :mod:`lemmata.analysis.signature`):
 
-* a path is an array ``(length, d)``; a batch is ``(batch, length, d)``;
+* a path is an array ``(length, d)``; a batch is ``(batch, length, d)``; a path of one point
+  (length 1) has the trivial signature, all zeros in this layout (no leading 1), as a path of
+  zero length does (iisignature returns zeros too), and a zero log-signature;
 * a truncated signature is a flat vector of ``d + d^2 + ... + d^M`` numbers: level ``k`` holds the
   words of length ``k`` in lexicographic order (letter ``i`` of word ``(i_1..i_k)`` is channel
   ``i - 1``; the flat index of a word is its base-``d`` number), levels concatenated, no leading 1;
@@ -33,15 +35,21 @@ increments at once, then a pairwise Chen reduction over time, or a log-depth sca
 from __future__ import annotations
 
 import functools
+import os
 
 import numba
 import numpy as np
 from scipy.linalg import solve_triangular
 
 from lemmata.analysis.signature import lyndon_bracket, lyndon_words, words
-from lemmata.analysis.validation import one_of, positive_int
+from lemmata.analysis.validation import one_of
 
 from . import backends
+from .arrays import ArrayTypeError, InvalidArrayError, as_array, integer, warn_if_nonfinite
+
+
+def _positive_int(name, value):
+    return integer(name, value, minimum=1)
 
 __all__ = ["signature", "logsignature", "signature_combine", "signature_kernel", "sig_length",
            "logsig_length", "words", "tensor_exp", "tensor_log", "BACKENDS"]
@@ -51,13 +59,60 @@ BACKENDS = ("numba", "numpy", "cupy")
 
 def sig_length(d: int, depth: int) -> int:
     """Number of signature coordinates ``d + d^2 + ... + d^depth``."""
-    d, depth = positive_int("d", d), positive_int("depth", depth)
+    d, depth = _positive_int("d", d), _positive_int("depth", depth)
     return sum(d ** k for k in range(1, depth + 1))
 
 
 def logsig_length(d: int, depth: int) -> int:
-    """Number of Lyndon words of length <= depth over d letters (Witt's formula summed)."""
-    return len(_lyndon(positive_int("d", d), positive_int("depth", depth)))
+    r"""Number of Lyndon words of length <= depth over d letters: Witt's formula summed,
+    :math:`\sum_{k\le M}rac1k\sum_{m\mid k}\mu(m)d^{k/m}` (no enumeration, so any depth is cheap)."""
+    d, depth = _positive_int("d", d), _positive_int("depth", depth)
+    total = 0
+    for k in range(1, depth + 1):
+        total += sum(_mobius(m) * d ** (k // m) for m in range(1, k + 1) if k % m == 0) // k
+    return total
+
+
+def _mobius(n: int) -> int:
+    result, p = 1, 2
+    while p * p <= n:
+        if n % p == 0:
+            n //= p
+            if n % p == 0:
+                return 0
+            result = -result
+        p += 1
+    return -result if n > 1 else result
+
+
+def _memory_limit() -> int:
+    """Bytes a result may take: the machine's physical memory (16 GiB when it cannot be read)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 16 * 2 ** 30
+
+
+def _check_size(d: int, depth: int, n_vectors: int, what: str = "signature"):
+    """Refuse, with the estimate, a truncation whose arrays cannot fit in memory: ``n_vectors``
+    vectors of ``d + ... + d^depth`` float64 coordinates (Python integers: no overflow)."""
+    total = sum(d ** k for k in range(1, depth + 1))
+    need = 8 * total * max(1, n_vectors)
+    limit = _memory_limit()
+    if need > limit:
+        raise InvalidArrayError(
+            f"`depth` = {depth} with d = {d} gives {total:.4g} {what} coordinates per path; the result and work space "
+            f"({n_vectors} such vectors) need about {_bytes(need)}, more than this machine's memory ({_bytes(limit)}). "
+            "Lower `depth` (the number of coordinates grows like d^depth).")
+    return total
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} EiB"
 
 
 def _offsets(d: int, depth: int) -> np.ndarray:
@@ -69,22 +124,26 @@ def _offsets(d: int, depth: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ validation
-def _as_paths(paths, name="paths", xp=np):
+def _as_paths(paths, name="paths", xp=np, min_length=2):
     """Return (float64 array (batch, length, d), single?) after checking shape and values."""
-    arr = xp.asarray(paths)
-    if arr.dtype.kind not in "fiu":
-        raise ValueError(f"`{name}` must be a real array; got dtype {arr.dtype}.")
+    if xp is np:
+        arr = as_array(paths, name=name, finite=False, min_size=0)
+    else:
+        arr = xp.asarray(paths)
+    if arr.dtype.kind not in "fiub":
+        raise ArrayTypeError(f"`{name}` must be a real array; got dtype {arr.dtype}.")
     single = arr.ndim == 2
     if arr.ndim not in (2, 3):
-        raise ValueError(f"`{name}` must have shape (length, d) or (batch, length, d); got {tuple(arr.shape)}.")
+        raise InvalidArrayError(f"`{name}` must have shape (length, d) or (batch, length, d); got {tuple(arr.shape)}.")
     arr = arr[None] if single else arr
-    if arr.shape[1] < 2:
-        raise ValueError(f"`{name}` must have at least 2 points per path; got length {arr.shape[1]}.")
+    if arr.shape[1] < min_length:
+        raise InvalidArrayError(f"`{name}` must have at least {min_length} point{'s' if min_length > 1 else ''} "
+                                f"per path; got length {arr.shape[1]}.")
     if arr.shape[2] < 1 or arr.shape[0] < 1:
-        raise ValueError(f"`{name}` must have at least one path and one channel; got {tuple(arr.shape)}.")
+        raise InvalidArrayError(f"`{name}` must have at least one path and one channel; got {tuple(arr.shape)}.")
     arr = xp.ascontiguousarray(arr, dtype=xp.float64)
     if not bool(xp.all(xp.isfinite(arr))):
-        raise ValueError(f"`{name}` must be finite; it contains NaN or infinity.")
+        raise InvalidArrayError(f"`{name}` must be finite; it contains NaN or infinity.")
     return arr, single
 
 
@@ -206,16 +265,20 @@ def _product_no_unit(xp, a, b, d, depth):
 def tensor_exp(increments, depth: int, *, backend: str = "numpy"):
     r"""The truncated exponential :math:`(v, v^{\otimes2}/2!, \dots, v^{\otimes M}/M!)` of vectors
     ``increments`` (..., d): the signature of one straight segment."""
-    depth = positive_int("depth", depth)
+    depth = _positive_int("depth", depth)
     xp = _backend(backend)
-    return _tensor_exp_xp(xp, xp.asarray(increments, dtype=xp.float64), depth)
+    v = as_array(increments, name="increments", ndim=tuple(range(1, 8))) if xp is np else xp.asarray(increments, dtype=xp.float64)
+    _check_size(int(v.shape[-1]), depth, int(np.prod(v.shape[:-1])))
+    return _tensor_exp_xp(xp, xp.asarray(v), depth)
 
 
 def tensor_log(sig, d: int, depth: int, *, backend: str = "numpy"):
     r""":math:`\log S=\sum_{n=1}^{M}(-1)^{n+1}(S-1)^{\otimes n}/n` for flat signatures (..., total)."""
-    d, depth = positive_int("d", d), positive_int("depth", depth)
+    d, depth = _positive_int("d", d), _positive_int("depth", depth)
     xp = _backend(backend)
-    x = xp.asarray(sig, dtype=xp.float64)
+    _check_size(d, depth, 1)
+    x = as_array(sig, name="sig", ndim=tuple(range(1, 8)), finite=False) if xp is np else xp.asarray(sig, dtype=xp.float64)
+    x = xp.asarray(x)
     if x.shape[-1] != sig_length(d, depth):
         raise ValueError(f"`sig` must have {sig_length(d, depth)} coordinates on its last axis "
                          f"(d={d}, depth={depth}); got {x.shape[-1]}.")
@@ -232,6 +295,8 @@ def _signature_array(xp, paths, depth, stream):
     (log2 L rounds) for the final signature, a Hillis-Steele scan for every prefix."""
     d = paths.shape[-1]
     segs = _tensor_exp_xp(xp, paths[:, 1:] - paths[:, :-1], depth)
+    if paths.shape[1] == 1:                    # a one-point path: the trivial signature
+        return segs if stream else xp.zeros((paths.shape[0], segs.shape[-1]))
     if stream:
         n = segs.shape[1]
         shift = 1
@@ -277,10 +342,12 @@ def signature(paths, depth: int, *, backend: str = "numba", stream: bool = False
     with ``total = d + ... + d^M`` in iisignature's order (module docstring). ``cupy`` returns a
     CuPy array.
     """
-    depth = positive_int("depth", depth)
+    depth = _positive_int("depth", depth)
     xp = _backend(backend)
-    arr, single = _as_paths(paths, xp=xp)
+    arr, single = _as_paths(paths, xp=xp, min_length=1)
     B, L, d = arr.shape
+    n_vectors = B * max(1, L - 1) if stream or backend != "numba" else B + 64 * numba.get_num_threads()
+    _check_size(d, depth, n_vectors)
     if backend == "numba":
         off = _offsets(d, depth)
         total = int(off[depth])
@@ -289,7 +356,10 @@ def signature(paths, depth: int, *, backend: str = "numba", stream: bool = False
         _signature_numba(arr, depth, off, out, stream_out, bool(stream))
         result = stream_out if stream else out
     else:
-        result = _signature_array(xp, arr, depth, bool(stream))
+        with np.errstate(over="ignore", invalid="ignore"):     # flagged below, once
+            result = _signature_array(xp, arr, depth, bool(stream))
+    if backend != "cupy":
+        warn_if_nonfinite(result, f"signature (depth {depth}, backend {backend!r})")
     return result[0] if single else result
 
 
@@ -334,9 +404,9 @@ def logsignature(paths, depth: int, *, backend: str = "numba"):
 
     Returns (batch, n_lyndon) or (n_lyndon,) for one path.
     """
-    depth = positive_int("depth", depth)
+    depth = _positive_int("depth", depth)
     xp = _backend(backend)
-    arr, single = _as_paths(paths, xp=xp)
+    arr, single = _as_paths(paths, xp=xp, min_length=1)
     d = arr.shape[2]
     sig = signature(arr, depth, backend=backend)
     log_sig = tensor_log(sig, d, depth, backend="numpy" if backend == "numba" else backend)
@@ -352,11 +422,15 @@ def signature_combine(sig_a, sig_b, d: int, depth: int, *, backend: str = "numpy
     r"""Chen's identity: the signature of the concatenation of two paths,
     :math:`S(X * Y) = S(X)\otimes S(Y)` (``sig_a`` first). Both are flat signatures (..., total)
     with matching leading shapes (broadcast)."""
-    d, depth = positive_int("d", d), positive_int("depth", depth)
+    d, depth = _positive_int("d", d), _positive_int("depth", depth)
     xp = _backend(backend)
     total = sig_length(d, depth)
-    a = xp.asarray(sig_a, dtype=xp.float64)
-    b = xp.asarray(sig_b, dtype=xp.float64)
+    if xp is np:
+        a = as_array(sig_a, name="sig_a", finite=False)
+        b = as_array(sig_b, name="sig_b", finite=False)
+    else:
+        a = xp.asarray(sig_a, dtype=xp.float64)
+        b = xp.asarray(sig_b, dtype=xp.float64)
     for name, x in (("sig_a", a), ("sig_b", b)):
         if x.ndim < 1 or x.shape[-1] != total:
             raise ValueError(f"`{name}` must have {total} coordinates on its last axis "
@@ -377,7 +451,7 @@ def signature_kernel(paths_x, paths_y=None, depth: int = 4, *, backend: str = "n
     r"""Truncated signature kernel :math:`k_M(X,Y)=\sum_{|I|\le M}S^I(X)S^I(Y)` (the empty word
     contributes 1): the Gram matrix (n_x, n_y) of two batches of paths (``paths_y`` defaults to
     ``paths_x``). Paths in the two batches may have different lengths but the same ``d``."""
-    depth = positive_int("depth", depth)
+    depth = _positive_int("depth", depth)
     sx = signature(paths_x, depth, backend=backend)
     sx = sx[None] if sx.ndim == 1 else sx
     if paths_y is None:

@@ -78,9 +78,43 @@ def test_bad_input():
         distance_chains(G, 2, nodes=[1000])
     with pytest.raises(ValueError, match="`X` must have one row per node"):
         hop_aggregate(G, np.ones((3, 2)), 2)
-    W = nx.Graph()
-    W.add_edge(0, 1, weight=2.5)
-    with pytest.raises(ValueError, match="edge weights other than 1"):
-        hop_counts(W, 2)
+    with pytest.raises(ValueError, match="`weight` must be None"):
+        hop_counts(G, 2, weight="weight")
     with pytest.raises(ValueError, match="`method` must be one of"):
         hop_counts(G, 2, method="dijkstra")
+
+
+def test_weights_are_ignored_as_networkx_bfs_does():
+    G = nx.karate_club_graph()                      # carries `weight` attributes (1..7)
+    assert {d["weight"] for *_, d in G.edges(data=True)} - {1}
+    counts = hop_counts(G, 3)
+    # reference: NetworkX's unweighted BFS, which ignores the weights
+    for i, v in enumerate(G):
+        lengths = nx.single_source_shortest_path_length(G, v, cutoff=3)
+        assert list(counts[i]) == [sum(1 for d in lengths.values() if d == k) for k in range(4)]
+    M = nx.MultiGraph([(0, 1), (0, 1), (1, 2)])       # parallel edges count once
+    np.testing.assert_array_equal(hop_counts(M, 2), hop_counts(nx.path_graph(3), 2))
+
+
+def test_sparse_adjacency_nonzero_entries_are_edges_stored_zeros_are_not():
+    path = nx.path_graph(4)
+    reference = hop_counts(path, 3)
+    A = nx.to_scipy_sparse_array(nx.MultiGraph(list(path.edges()) * 2), nodelist=range(4), format="csr")
+    assert set(A.data) == {2}                                       # a multigraph's entries are 2
+    np.testing.assert_array_equal(hop_counts(A, 3), reference)
+    B = sps.csr_matrix(nx.to_scipy_sparse_array(nx.complete_graph(4), format="csr").astype(float))
+    keep = {(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)}
+    rows, cols = B.nonzero()
+    for r, c in zip(rows, cols):
+        if (r, c) not in keep:
+            B[r, c] = 0.0                                            # stored explicitly, not an edge
+    assert B.nnz == 12
+    np.testing.assert_array_equal(hop_counts(B, 3), reference)
+    assert B.nnz == 12                                               # the caller's matrix is untouched
+    np.testing.assert_array_equal(hop_counts(nx.to_numpy_array(path) * 3.5, 3), reference)
+    with pytest.raises(ValueError, match="square"):
+        hop_counts(sps.csr_matrix(np.ones((2, 3))), 1)
+    with pytest.raises(ValueError, match="NaN"):
+        hop_counts(sps.csr_matrix(np.array([[0.0, np.nan], [1.0, 0.0]])), 1)
+    with pytest.raises(TypeError, match="NetworkX graph or an adjacency matrix"):
+        hop_counts([(0, 1)], 1)

@@ -160,3 +160,105 @@ def test_logistic_problem_runs_stochastically():
     prob = LogisticRegression(Z, y)
     traj = optim.run(optim.ngn(1.0), prob, np.zeros(2), n_steps=100, n_paths=4, batch_size=4, seed=0)
     assert traj.n_diverged == 0 and traj.stepsizes.shape == (100, 4)
+
+
+# ------------------------------------------------------------------ pytrees, chain, apply_updates
+def _problems():
+    """Problems whose minimiser is known independently: least squares (consistent system, x* = 1
+    by construction) and an offset quadratic (x* the h-weighted mean of the centres, closed form)."""
+    rng = np.random.default_rng(11)
+    A = rng.normal(size=(40, 3))
+    centres = rng.normal(size=(4, 3))
+    h = np.array([1.0, 2.0, 0.5, 1.5])
+    return {"least-squares": (LeastSquares(A, A @ np.ones(3)), np.ones(3)),
+            "offset-quadratic": (OffsetQuadratic(h, centres, np.full(4, 0.1)),
+                                 (h[:, None] * centres).sum(0) / h.sum())}
+
+
+# step sizes in units of 1/L: inside every method's convergent range on these problems
+REGISTRY = {"ngn": lambda L: optim.ngn(1.0 / L), "sgd": lambda L: optim.sgd(1.0 / L),
+            "sps": lambda L: optim.sps(c=0.5, max_lr=1.0 / L), "adagrad": lambda L: optim.adagrad(1.0),
+            "adam": lambda L: optim.adam(0.02), "ngn_momentum": lambda L: optim.ngn_momentum(1.0 / L, 0.5),
+            "ngn_ema": lambda L: optim.ngn_ema(1.0 / L, 0.5),
+            "chain(scale, sgd)": lambda L: optim.chain(optim.scale(0.5), optim.sgd(2.0 / L))}
+
+
+def _as_tree(x):
+    return {"w": x[:2].reshape(2, 1), "b": (x[2:],)}
+
+
+def _from_tree(t):
+    return np.concatenate([t["b"][0], t["w"].ravel()])    # sorted keys: "b" before "w"
+
+
+@pytest.mark.parametrize("problem_name", ["least-squares", "offset-quadratic"])
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_registry_converges_and_tree_equals_flat(name, problem_name):
+    prob, x_star = _problems()[problem_name]
+    make = REGISTRY[name]
+    opt = make(prob.smoothness)
+    # the flat vector a tree flattens to is [b, w] (dict keys sorted); run the flat form in that order
+    perm = np.array([2, 0, 1])
+    x_flat = np.zeros(3)
+    x_tree = _as_tree(np.zeros(3))
+    s_flat, s_tree = opt.init(x_flat), opt.init(x_tree)
+    for _ in range(250):
+        value, grad = prob.value_and_grad(x_flat[np.argsort(perm)])
+        u, s_flat = opt.update(grad[perm], s_flat, x_flat, value=value)
+        x_flat = optim.apply_updates(x_flat, u)
+        tv, tg = prob.value_and_grad(np.concatenate([x_tree["w"].ravel(), x_tree["b"][0]]))
+        ut, s_tree = opt.update(_as_tree(tg), s_tree, x_tree, value=tv)
+        x_tree = optim.apply_updates(x_tree, ut)
+        assert isinstance(ut, dict) and ut["w"].shape == (2, 1) and isinstance(ut["b"], tuple)
+    np.testing.assert_array_equal(_from_tree(x_tree), x_flat)          # identical numbers
+    start = np.linalg.norm(x_star)
+    # a decade of progress towards the known minimiser (Adam's constant lr = 0.02 sets its floor)
+    assert np.linalg.norm(x_flat[np.argsort(perm)] - x_star) < start / 10
+
+
+def test_chain_equals_the_hand_composed_update():
+    first, second = optim.adam(0.01), optim.ngn(0.7)
+    composed = optim.chain(first, second)
+    state = composed.init(X)
+    s1, s2 = first.init(X), second.init(X)
+    for _ in range(3):
+        u, state = composed.update(G, state, X, value=F)
+        u1, s1 = first.update(G, s1, X, value=F)
+        u2, s2 = second.update(u1, s2, X, value=F)
+        np.testing.assert_array_equal(u, u2)
+    assert isinstance(state, tuple) and len(state) == 2
+    # sgd(a) then sgd(b): u = -b (-a g) = a b g
+    u, _ = optim.chain(optim.sgd(0.1), optim.sgd(0.5)).update(G, optim.chain(optim.sgd(0.1), optim.sgd(0.5)).init(X))
+    np.testing.assert_allclose(u, 0.05 * G, rtol=1e-15)
+    traj = optim.run(optim.chain(optim.scale(0.1), optim.sgd(1.0)), _ls(), np.zeros(3), n_steps=20, n_paths=2)
+    ref = optim.run(optim.sgd(0.1), _ls(), np.zeros(3), n_steps=20, n_paths=2)
+    np.testing.assert_allclose(traj.losses, ref.losses, rtol=1e-15)
+    np.testing.assert_array_equal(traj.stepsizes, np.ones_like(ref.stepsizes))  # the last transform's step
+
+
+def test_apply_updates_on_nested_trees():
+    params = {"layer": [np.ones((2, 2)), (np.zeros(3), 1.5)], "bias": np.array([1.0])}
+    updates = {"layer": [np.full((2, 2), 0.5), (np.arange(3.0), -0.5)], "bias": np.array([-1.0])}
+    new = optim.apply_updates(params, updates)
+    np.testing.assert_array_equal(new["layer"][0], np.full((2, 2), 1.5))
+    np.testing.assert_array_equal(new["layer"][1][0], np.arange(3.0))
+    assert float(new["layer"][1][1]) == 1.0 and isinstance(new["layer"][1], tuple)
+    np.testing.assert_array_equal(new["bias"], [0.0])
+    with pytest.raises(ValueError, match=r"`updates\['layer'\]\[0\]` must have the shape"):
+        optim.apply_updates(params, {**updates, "layer": [np.ones(4), updates["layer"][1]]})
+    with pytest.raises(ValueError, match="tree structure"):
+        optim.apply_updates(params, {"bias": np.ones(1)})
+
+
+def test_init_accepts_a_dict_and_update_checks_gradient_shapes():
+    opt = optim.sgd(0.1)
+    state = opt.init({"w": np.ones((3, 2)), "b": np.zeros(2)})      # optax style; was a TypeError
+    u, _ = opt.update({"w": np.ones((3, 2)), "b": np.ones(2)}, state)
+    np.testing.assert_array_equal(u["w"], np.full((3, 2), -0.1))
+    with pytest.raises(ValueError, match=r"`grads\['w'\]` must have the shape of `params\['w'\]` \(3, 2\)"):
+        opt.update({"w": np.ones((2, 3)), "b": np.ones(2)}, state)
+    ngn = optim.ngn(1.0)
+    with pytest.raises(ValueError, match=r"`grads` must have the shape of `params` \(2, 2\); got \(2, 3\)"):
+        ngn.update(np.ones((2, 3)), ngn.init(X), X, value=F)         # was accepted
+    with pytest.raises(TypeError, match="must be the state returned"):
+        ngn.update(G, (0, 1), X, value=F)

@@ -178,3 +178,24 @@ def test_scan_operator_is_associative(elements):
     assoc = linear_scan(a, b, method="associative", backend="numpy")
     np.testing.assert_allclose(seq, assoc, rtol=1e-12, atol=1e-12)
     assert np.isclose(seq[-1, 0], left[1], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_overflow_is_flagged_with_a_warning(backend, reverse):
+    from lemmata.numerics.arrays import NonFiniteWarning
+    a = np.array([1e200, 0.5])
+    b = np.ones((4, 2))
+    b[:, 0] = 1e200                                  # channel 0: 1e200, 1e400 = inf, ...
+    with pytest.warns(NonFiniteWarning, match=r"3 non-finite values out of 8"):
+        h = linear_scan(a, b, reverse=reverse, backend=backend)
+    assert np.isfinite(h[:, 1]).all()                # the other channel is untouched
+    x = linear_scan(np.full(3, 0.5), [[1.0, 2.0, 3.0]] * 5, backend=backend)   # lists are arrays too
+    np.testing.assert_allclose(x[-1], [1.9375, 3.875, 5.8125])
+
+
+def test_scan_refuses_what_is_not_an_array_of_numbers():
+    with pytest.raises(TypeError, match="`b` must be an array of numbers"):
+        linear_scan(np.ones(2), [["a", "b"]])
+    with pytest.raises(ValueError, match="`a` must be a rectangular array"):
+        linear_scan([[1.0], [1.0, 2.0]], np.ones((2, 2)))

@@ -151,7 +151,7 @@ def test_kernel_gram_is_symmetric_positive_semidefinite():
 
 @pytest.mark.parametrize("call,match", [
     (lambda: signature(np.zeros((3, 2)), 0), "depth"),
-    (lambda: signature(np.zeros((1, 2)), 2), "at least 2 points"),
+    (lambda: signature(np.zeros((0, 2)), 2), "at least 1 point"),
     (lambda: signature(np.array([[0.0, 1.0], [np.nan, 0.0]]), 2), "finite"),
     (lambda: signature(np.zeros((2, 3, 4, 5)), 2), "shape"),
     (lambda: signature(np.zeros((3, 2)), 2, backend="torch"), "backend"),
@@ -162,3 +162,37 @@ def test_kernel_gram_is_symmetric_positive_semidefinite():
 def test_bad_input_names_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_one_point_path_has_the_trivial_signature(backend):
+    # S(one point) = S(a path of zero length) = 1 (+ zeros): all zeros without the leading 1,
+    # as iisignature returns; its log is 0
+    point = np.array([[0.3, -1.2]])
+    zero_length = np.array([[0.3, -1.2], [0.3, -1.2]])
+    np.testing.assert_array_equal(signature(point, 3, backend=backend), np.zeros(sig_length(2, 3)))
+    np.testing.assert_array_equal(signature(point, 3, backend=backend), signature(zero_length, 3, backend=backend))
+    np.testing.assert_array_equal(logsignature(point, 3, backend=backend), np.zeros(logsig_length(2, 3)))
+    assert signature(point[None], 2, backend=backend, stream=True).shape == (1, 0, 6)
+
+
+def test_huge_depth_is_refused_with_a_size_estimate():
+    with pytest.raises(ValueError, match=r"2\.199e\+12 signature coordinates per path.*PiB"):
+        signature(np.zeros((3, 2)), 40)
+    assert logsig_length(2, 40) == 56466147791        # Witt's formula, no enumeration
+
+
+def test_logsig_length_is_the_number_of_lyndon_words():
+    from lemmata.analysis.signature import lyndon_words
+    for d in (1, 2, 3):
+        for depth in (1, 3, 5):
+            assert logsig_length(d, depth) == len(lyndon_words(d, depth))
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_overflow_is_flagged(backend):
+    from lemmata.numerics.arrays import NonFiniteWarning
+    path = np.array([[0.0, 0.0], [1e120, 1e120]])          # level 3 holds (1e120)^3 / 6 = inf
+    with pytest.warns(NonFiniteWarning, match="non-finite"):
+        sig = signature(path, 3, backend=backend)
+    assert np.isinf(sig[-8:]).all() and np.isfinite(sig[:6]).all()

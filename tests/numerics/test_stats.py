@@ -30,3 +30,22 @@ def test_path_generators_depend_on_path_index_only():
     assert len(set(a)) == 5
     seq = np.random.SeedSequence(7)
     assert [g.normal() for g in path_generators(seq, 5)] == a
+
+
+def test_fit_slope_treats_nan_as_mean_estimate_does_and_refuses_a_constant_x():
+    x = np.arange(6.0)
+    y = 2 * x + 1
+    y_nan = y.copy()
+    y_nan[2] = np.nan
+    est = fit_slope(x, y_nan)          # was nan +- nan
+    ref = fit_slope(np.delete(x, 2), np.delete(y, 2))       # the same fit without the point
+    assert est.value == ref.value and est.n == 5 and est.n_excluded == 1
+    assert mean_estimate(y_nan).n_excluded == est.n_excluded == 1   # one rule for both
+    with pytest.raises(LemmataError, match="`x` is constant"):
+        fit_slope(np.ones(5), np.arange(5.0))
+    with pytest.raises(ValueError, match="at least 3 finite points"):
+        fit_slope([1.0, 2.0, np.nan, 4.0], [1.0, np.nan, 3.0, 4.0])
+    with pytest.raises(ValueError, match="`stderr_y` must be positive"):
+        fit_slope(x, y, np.r_[np.ones(5), 0.0])
+    with pytest.raises(ValueError, match="equal length"):
+        fit_slope(x, y[:-1])
