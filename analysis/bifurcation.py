@@ -107,7 +107,6 @@ def flip_coefficient(T, state=None, point=None, *, period: int = 1, dps: int = 5
     F = compose_map(T, state, period)
     M, state = _map_and_state(T, state)
     d = len(state)
-    s = sp.Symbol("_s")
     if point is None:
         if d != 1:
             raise ValueError(f"`point` is required for a map of dimension {d} > 1 (the eigenvectors "
@@ -123,50 +122,58 @@ def flip_coefficient(T, state=None, point=None, *, period: int = 1, dps: int = 5
         raise ValueError(f"`point` must give a value for every state symbol and parameter; missing {missing}.")
     symbols = sorted(free | set(state), key=lambda v: v.name)
     values = {v: by_name[v.name] for v in symbols}
-    J = F.jacobian(sp.Matrix(state))
-    # second and third derivative tensors, symbolic
-    D2 = [[[sp.diff(F[i], state[j], state[k]) for k in range(d)] for j in range(d)] for i in range(d)]
-    D3 = [[[[sp.diff(D2[i][j][k], state[m]) for m in range(d)] for k in range(d)] for j in range(d)]
-          for i in range(d)]
-    if all(_is_exact(v) for v in values.values()):
-        return _exact(J, D2, D3, {k: sp.nsimplify(v) for k, v in values.items()}, d)
-    return _numeric(J, D2, D3, symbols, values, d, dps)
-
-
-def _contract(D2, D3, q, y, d):
-    Bqq = [sum(D2[i][j][k] * q[j] * q[k] for j in range(d) for k in range(d)) for i in range(d)]
-    Cqqq = [sum(D3[i][j][k][m] * q[j] * q[k] * q[m] for j in range(d) for k in range(d) for m in range(d))
-            for i in range(d)]
-    return Bqq, Cqqq
-
-
-def _exact(J, D2, D3, values, d):
-    A = J.xreplace(values)
-    I = sp.eye(d)
-    right = (A + I).applyfunc(sp.nsimplify).nullspace()
-    left = (A.T + I).applyfunc(sp.nsimplify).nullspace()
-    if len(right) != 1 or len(left) != 1:
-        raise AssumptionError(f"`point` is not a flip point: -1 is not a simple multiplier of the "
-                              f"monodromy {A.tolist()}.")
-    q, p = right[0], left[0]
-    p = p / (p.T * q)[0]
-    D2v = [[[e.xreplace(values) for e in row] for row in block] for block in D2]
-    D3v = [[[[e.xreplace(values) for e in r3] for r3 in row] for row in block] for block in D3]
-    Bqq, Cqqq = _contract(D2v, D3v, q, None, d)
-    y = (A - I).LUsolve(sp.Matrix(Bqq))
-    Bqy = [sum(D2v[i][j][k] * q[j] * y[k] for j in range(d) for k in range(d)) for i in range(d)]
+    exact = all(_is_exact(v) for v in values.values())
+    if exact:
+        values = {k: sp.nsimplify(v) for k, v in values.items()}
+    else:
+        values = {k: _to_float(v, dps + 10) for k, v in values.items()}
+    params = {k: v for k, v in values.items() if k not in state}
+    x0 = [values[v] for v in state]
+    Fp = F.xreplace(params)
+    A = Fp.jacobian(sp.Matrix(state)).xreplace(dict(zip(state, x0)))
+    q, p = _flip_vectors(A, d, exact, dps)
+    # directional derivatives along the line x0 + s q (+ t y): B(q, q), C(q, q, q), B(q, y)
+    s, t = sp.Symbol("_s"), sp.Symbol("_t")
+    line = Fp.xreplace({v: x + s * qi for v, x, qi in zip(state, x0, q)})
+    Bqq = [sp.diff(e, s, 2).xreplace({s: 0}) for e in line]
+    Cqqq = [sp.diff(e, s, 3).xreplace({s: 0}) for e in line]
+    if not exact:
+        Bqq = [sp.Float(e.evalf(dps + 10), dps + 10) for e in Bqq]
+        Cqqq = [sp.Float(e.evalf(dps + 10), dps + 10) for e in Cqqq]
+    y = (A - sp.eye(d)).LUsolve(sp.Matrix(Bqq))
+    plane = Fp.xreplace({v: x + s * qi + t * yi for v, x, qi, yi in zip(state, x0, q, y)})
+    Bqy = [sp.diff(e, s, t).xreplace({s: 0, t: 0}) for e in plane]
     kappa = (sum(p[i] * Cqqq[i] for i in range(d)) / 6 - sum(p[i] * Bqy[i] for i in range(d)) / 2)
-    return sp.nsimplify(sp.simplify(kappa / (q.T * q)[0]))
+    if exact:
+        return sp.nsimplify(sp.simplify(kappa))
+    return sp.Float(sp.sympify(kappa).evalf(dps + 10), dps)
 
 
-def _numeric(J, D2, D3, symbols, values, d, dps):
+def _to_float(value, dps):
+    if isinstance(value, float):
+        value = sp.Rational(value)            # the binary number the float is
+    elif isinstance(value, (mpmath.mpf, mpmath.mpc)):
+        value = sp.sympify(value)
+    return sp.Float(sp.N(sp.sympify(value), dps), dps)
+
+
+def _flip_vectors(A, d, exact, dps):
+    """q (|q| = 1) and p (p.q = 1) with A q = -q, A^T p = -p."""
+    I = sp.eye(d)
+    if exact:
+        right = (A + I).applyfunc(sp.nsimplify).nullspace()
+        left = (A.T + I).applyfunc(sp.nsimplify).nullspace()
+        if len(right) != 1 or len(left) != 1:
+            raise AssumptionError(f"`point` is not a flip point: -1 is not a simple multiplier of the "
+                                  f"monodromy {A.tolist()}.")
+        q, p = right[0], left[0]
+        q = q / sp.sqrt((q.T * q)[0])
+        p = p / (p.T * q)[0]
+        return [sp.radsimp(v) for v in q], [sp.radsimp(v) for v in p]
     with mpmath.workdps(dps + 10):
-        args = [mpmath.mpf(str(sp.N(sp.sympify(values[v]) if not isinstance(values[v], float)
-                                    else sp.Rational(values[v]), dps + 10))) for v in symbols]
-        A = mpmath.matrix(sp.lambdify(symbols, J.tolist(), "mpmath")(*args))
-        D2v = sp.lambdify(symbols, D2, "mpmath")(*args)
-        D3v = sp.lambdify(symbols, D3, "mpmath")(*args)
-        ev, vr = mpmath.eig(A)
+        A = A.evalf(dps + 10)
+        M = mpmath.matrix([[mpmath.mpf(str(A[i, j])) for j in range(d)] for i in range(d)])
+        ev, vr = mpmath.eig(M)
         k = min(range(d), key=lambda i: abs(ev[i] + 1))
         if abs(ev[k] + 1) > mpmath.mpf(10) ** -6:
             raise AssumptionError(f"`point` is not a flip point: the multiplier closest to -1 is "
@@ -174,13 +181,9 @@ def _numeric(J, D2, D3, symbols, values, d, dps):
         q = [mpmath.re(vr[i, k]) for i in range(d)]
         nq = mpmath.sqrt(mpmath.fsum(v * v for v in q))
         q = [v / nq for v in q]
-        el, vl = mpmath.eig(A.T)
+        el, vl = mpmath.eig(M.T)
         k = min(range(d), key=lambda i: abs(el[i] + 1))
         p = [mpmath.re(vl[i, k]) for i in range(d)]
         pq = mpmath.fsum(a * b for a, b in zip(p, q))
         p = [v / pq for v in p]
-        Bqq, Cqqq = _contract(D2v, D3v, q, None, d)
-        y = mpmath.lu_solve(A - mpmath.eye(d), mpmath.matrix(Bqq))
-        Bqy = [mpmath.fsum(D2v[i][j][m] * q[j] * y[m] for j in range(d) for m in range(d)) for i in range(d)]
-        kappa = mpmath.fsum(p[i] * Cqqq[i] for i in range(d)) / 6 - mpmath.fsum(p[i] * Bqy[i] for i in range(d)) / 2
-        return sp.Float(str(kappa), dps)
+        return [sp.Float(str(v), dps + 10) for v in q], [sp.Float(str(v), dps + 10) for v in p]
