@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lemmata.analysis.errors import AssumptionError, LemmataError
 
-from . import __version__
+from . import __version__, continuation_cli
 from .catalogue import PAPERS, load_checks, select
 from .check import run_check
 from .derive import TOPICS, format_plain, parse_point, topic_document
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="accept a store written by another code version of the study")
     study.add_argument("--export", metavar="FILE", help="write the results to FILE (.csv or .parquet)")
     study.add_argument("--no-progress", action="store_true", help="no progress bar")
+    continuation_cli.add_parser(commands)
     return parser
 
 
@@ -149,6 +150,8 @@ def main(argv=None) -> int:
             return _check(args)
         if args.command == "study":
             return _study(args)
+        if args.command == "continue":
+            return continuation_cli.run(args)
         return _derive(args)
     except (LemmataError, ValueError) as exc:       # AssumptionError is both
         print(f"lemmata: error: {exc}", file=sys.stderr)

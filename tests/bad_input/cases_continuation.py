@@ -23,7 +23,26 @@ def _switch_on_a_fold():
     return C.switch_branch(b, "fold", _LOGISTIC, backend="numpy")
 
 
+def _cli(text, tmp="/tmp"):
+    import pathlib
+    import tempfile
+
+    from lemmata.proofs_checks import cli
+
+    folder = pathlib.Path(tempfile.mkdtemp())
+    spec = folder / "spec.toml"
+    spec.write_text(text)
+    return cli.main(["continue", str(spec), "--out", str(folder)])
+
+
 CASES = [
+    ("cli:continue", lambda: _cli('[map]\nkind = "expression"\nstate = ["x"]\nparameter = "r"\n'
+                                  'map = ["__import__(1)"]\n[continuation]\nspan = [1, 2]\nstart = [0.1]\n'),
+     2, ["not allowed"]),
+    ("cli:continue", lambda: _cli('[map]\nkind = "expression"\nstate = ["x"]\nparameter = "r"\n'
+                                  'map = ["r*x*(1-q)"]\n[continuation]\nspan = [1, 2]\nstart = [0.1]\n'),
+     2, ["undeclared", "q"]),
+    ("cli:continue", lambda: _cli('[map]\nkind = "spline"\n'), 2, ["`kind`", "spline"]),
     ("lemmata.numerics.continuation.continue_cycles",
      lambda: C.continue_cycles(_LOGISTIC, (2.5, 3.0), [0.6], period=0), ValueError, ["`period`", ">= 1", "0"]),
     ("lemmata.numerics.continuation.continue_cycles",
