@@ -70,8 +70,6 @@ __all__ = ["Branch", "Event", "Certificate", "Cascade", "continue_cycles", "swit
 
 KINDS = ("flip", "fold", "neimark-sacker")
 _TESTS = {"flip": "det(M + I)", "fold": "det(M - I)", "neimark-sacker": "det(M (.) M - I)"}
-_STATUSES = ("completed", "max-steps", "step-underflow", "branch-jump", "lower-period", "singular",
-             "stopped-at-event", "diverged")
 
 
 # ------------------------------------------------------------------------------ the maps
@@ -294,8 +292,11 @@ class Branch:
     """A followed branch of period-``period`` cycles: ``eta`` (n,), ``states`` (n, d) (one point
     of the cycle), ``cycles`` (n, period, d) (all its points), ``multipliers`` (n, d) complex,
     ``stable`` (n,) bool, ``tests`` (test-function values, each (n,)), located ``events``, and
-    ``status`` with ``message`` (why it ended: ``completed`` when it reached the end of
-    ``eta_span``; see the module docstring for the others)."""
+    ``status`` with ``message`` (why it ended): ``completed`` (reached the end of ``eta_span``),
+    ``stopped-at-event`` (``stop_on``), ``max-steps``, ``branch-jump`` (every shorter step still
+    landed on another branch), ``step-underflow`` (the corrector failed down to ``ds_min``),
+    ``singular`` (the augmented Jacobian), ``lower-period`` (the cycle degenerated to a divisor
+    of its period: its birth flip), ``diverged``."""
 
     period: int
     eta: np.ndarray
