@@ -119,7 +119,7 @@ class ParametrizationTable:
         used = set().union(*(e.free_symbols for e in exprs.values()))
         params = tuple(s for s in self.symbols if s in used)
         return Derivation(f"parametrization-{self.scheme}", (), params, exprs,
-                          (Assumption(n > 0, "the width is positive"),),
+                          (Assumption.positive(n, "the width is positive"),),
                           source=f"{SOURCE}; {self.scheme} table for {self.n_layers} layers")
 
     def latex(self) -> str:
@@ -258,6 +258,6 @@ def two_layer_linear(scheme: str, *, components: int = 3) -> Derivation:
         f"two-layer-linear-{scheme}", (p, q), (y, n, gamma0, p_0, q_0) if scheme == "mup" else (y, n, p_0, q_0),
         {"dp_dt": dp_pq, "dq_dt": dq_pq, "d_balance_dt": d_balance, "d_invariant_dt": d_invariant,
          "p_star": p_star, "q_star": q_star, "S": S, "S_star": S_star, "S_star_limit": S_limit},
-        (Assumption(n > 0, "the width is positive"),),
+        (Assumption.positive(n, "the width is positive"),),
         source="arXiv:2402.17457 brief section 2.7 (derived): two-layer linear net on one example, "
                "gradient flow")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lemmata.analysis.errors import AssumptionError, BackendUnavailableError, LemmataError
 
-from . import __version__
+from . import __version__, continuation_cli
 from .catalogue import PAPERS, load_checks, select
 from .check import run_check
 from .derive import TOPICS, format_plain, parse_point, topic_document
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="BibTeX of the papers in scope (or of one) and of lemmata.")
     cite.add_argument("--paper", action="append", metavar="ID",
                       help="only this paper (arXiv id; repeat for several); default every paper in scope")
+    continuation_cli.add_parser(commands)
     return parser
 
 
@@ -210,6 +211,8 @@ def main(argv=None) -> int:
 
             print(bibtex(args.paper), end="")
             return 0
+        if args.command == "continue":
+            return continuation_cli.run(args)
         return _derive(args)
     except (LemmataError, ValueError, TypeError, ImportError) as exc:   # AssumptionError is both
         print(f"lemmata: error: {exc}", file=sys.stderr)

@@ -297,3 +297,8 @@ CASCADE = Check(
 
 CHECKS = [TWO_CLUSTER, FLIP, FLIP_COEFFICIENT, CYCLE_CONDITIONS, GLOBAL_1D, EQUAL_MAGNITUDE,
           STABLE_CYCLE_1D, STABLE_CYCLE_2D, CASCADE]
+
+# bifurcations by numerical continuation (issue 18): their own module, listed with this paper
+from .continuation import CHECKS as _CONTINUATION_CHECKS  # noqa: E402
+
+CHECKS += _CONTINUATION_CHECKS

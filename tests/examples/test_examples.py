@@ -156,3 +156,26 @@ def test_mup_transfer_spec_runs(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "r.csv")))
     assert len(rows) == 2 * 2
     assert all(float(r["loss"]) < 2.5 for r in rows)
+def test_bifurcation_continuation_example(tmp_path):
+    result = _load("bifurcation_continuation").main(["--out", str(tmp_path), "--max-period", "16"])
+    assert (tmp_path / "bifurcation_continuation.png").stat().st_size > 20_000
+    assert len(list(csv.DictReader(open(tmp_path / "bifurcation_continuation_events.csv")))) >= 5
+    flips = [f.eta for f in result["cascade"].flips]
+    assert abs(flips[0] - 3) < 1e-10 and abs(flips[1] - (1 + 6 ** 0.5)) < 1e-10   # closed forms
+    data = result["data"]
+    assert abs(result["wall"].flips[0].eta * data.lam - 2) < 1e-10                  # L1: eta = 2/lambda
+    fold = result["fold"].events[0]
+    assert fold.kind == "fold" and 1 < fold.eta * data.lam < 1.6                    # born below the target
+
+
+def test_continue_cli_specs(tmp_path):
+    from lemmata.proofs_checks import cli
+
+    for name in ("continue_wall", "continue_delayed_logistic"):
+        assert cli.main(["continue", str(ROOT / "examples" / f"{name}.toml"), "--out", str(tmp_path)]) == 0
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+    events = list(csv.DictReader(open(tmp_path / "continue_delayed_logistic_events.csv")))
+    # the delayed logistic map's Neimark-Sacker point is at r = 2 exactly
+    assert events[0]["kind"] == "neimark-sacker" and abs(float(events[0]["r"]) - 2) < 1e-10
+    wall = list(csv.DictReader(open(tmp_path / "continue_wall_events.csv")))
+    assert abs(float(wall[0]["eta_lambda"]) - 2) < 1e-10
