@@ -43,7 +43,7 @@ from .sde import TIME, _coefficients, get_scheme, simulate, simulate_levels
 from .stats import child_seed
 
 __all__ = ["OrderResult", "Verdict", "strong_order", "weak_order", "richardson", "RichardsonResult",
-           "mlmc", "MLMCResult", "work_precision", "WorkPrecisionResult", "fit_order"]
+           "mlmc", "MLMCResult", "work_precision", "WorkPrecisionResult", "fit_order", "order_from_errors"]
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,28 @@ def fit_order(dts, samples):
     resid = y - (y.mean() + order * (x - x.mean()))
     var_fit = float((resid ** 2).sum() / max(len(x) - 2, 1) / ((x - x.mean()) ** 2).sum()) if len(x) > 2 else 0.0
     return order, math.sqrt(var_mc + var_fit), math.sqrt(var_mc), math.sqrt(var_fit), means, stderrs
+
+
+def order_from_errors(dts, errors, *, expected: float, kind: str = "weak", method: str = "",
+                      reference: str = "exact") -> OrderResult:
+    r"""The fitted order of errors known exactly (no Monte Carlo), e.g. the weak error between two
+    exact moment recursions: the least-squares slope of :math:`\log|e|` against :math:`\log h`,
+    its standard error from the scatter about the line."""
+    x = np.asarray(dts, dtype=float)
+    e = np.asarray(errors, dtype=float)
+    if x.ndim != 1 or x.shape != e.shape or x.size < 3:
+        raise ValueError(f"`dts` and `errors` must be 1-D of equal length >= 3; got {x.shape} and {e.shape}.")
+    if not (np.all(np.isfinite(x)) and np.all(x > 0)):
+        raise ValueError(f"`dts` must be positive and finite; got {x.tolist()}.")
+    if not np.all(np.isfinite(e)) or np.any(e == 0):
+        raise ValueError(f"`errors` must be finite and non-zero; got {e.tolist()}.")
+    lx, ly = np.log(x), np.log(np.abs(e))
+    w = (lx - lx.mean()) / ((lx - lx.mean()) ** 2).sum()
+    order = float(w @ ly)
+    resid = ly - (ly.mean() + order * (lx - lx.mean()))
+    se = math.sqrt(float((resid ** 2).sum() / max(x.size - 2, 1) / ((lx - lx.mean()) ** 2).sum()))
+    return OrderResult(order, se, x, np.abs(e), np.zeros_like(e), float(expected), kind, method, reference,
+                       0, (), 0.0, se)
 
 
 def _levels(dts, t1):

@@ -21,6 +21,7 @@ name                    noise               solution   source
 ``kp_tanh``             scalar, nonlinear   yes        K&P Sec. 4.4 (reducible SDEs)
 ``kp_additive_time``    additive, t-dep.    yes        K&P Sec. 4.4 (linear, narrow sense)
 ``linear2d``            2 x 2, non-comm.    no         linear SDE; moments by Ito's formula
+``langevin_sin``        additive            no         overdamped Langevin, potential -cos x
 ======================  ==================  =========  ==========================================
 
 References
@@ -282,8 +283,21 @@ def _linear2d():
          "x1x2": Expectation(x1 * x2, evaluate=moment([0, 0, 0, 0, 1, 0, 0]), provenance="e^{Gt}, S_12")})
 
 
+def _langevin_sin():
+    x, s = _real("x s")
+    sde = SDE.from_coefficients([-sp.sin(x)], [[s]], x, params=(s,), name="langevin_sin",
+                                source="overdamped Langevin dynamics in the potential -cos x")
+    return SDEProblem(
+        "langevin_sin", sde, (1.0,), 1.0, {"s": 1.0}, "additive",
+        "dX = -sin(X) dt + s dW: overdamped Langevin dynamics in the periodic potential -cos x, additive "
+        "noise with a non-linear drift (so the strong-order-1.5 terms of SRA schemes are exercised); no "
+        "closed-form solution: the reference is a fine level on the same Brownian path",
+        None, (), (sp.Symbol("X0", real=True),), {})
+
+
 _BUILDERS = {"gbm": _gbm, "ou": _ou, "cir": _cir, "kp_sinh": _kp_sinh, "kp_tanh": _kp_tanh,
-             "kp_additive_time": _kp_additive_time, "linear2d": _linear2d}
+             "kp_additive_time": _kp_additive_time, "linear2d": _linear2d,
+             "langevin_sin": _langevin_sin}
 _CACHE: dict = {}
 
 
