@@ -32,7 +32,7 @@ import sympy as sp
 
 from .derivation import Assumption, Derivation
 from .errors import LemmataError, UnsupportedExpressionError
-from .validation import one_of
+from .validation import one_of, positive_int
 
 __all__ = ["SDE", "from_update", "stratonovich_correction", "moment_equations", "gaussian_expectation",
            "sgd", "sgda", "seg", "shgd",
@@ -683,6 +683,7 @@ def schedule_solution(alpha) -> Derivation:
 def quadratic_game(d: int = 1):
     r"""The quadratic game :math:`f=\tfrac a2\|x\|^2+\lambda x^\top y-\tfrac a2\|y\|^2`,
     :math:`x,y\in\mathbb R^d`; returns ``(f, x, y, a, lam)``."""
+    d = positive_int("d", d)
     a, lam = sp.symbols("a lam", real=True)
     x = sp.symbols(f"x_1:{d + 1}", real=True)
     y = sp.symbols(f"y_1:{d + 1}", real=True)
