@@ -53,6 +53,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
+import numba
 import numpy as np
 import sympy as sp
 
@@ -653,10 +654,10 @@ class _Progress:
         self.total, self.label, self.enabled = total, label, enabled
         self.done, self.shown = 0, 0
 
-    def step(self):
+    def step(self, count=1):
         if not self.enabled:
             return
-        self.done += 1
+        self.done += count
         tenth = (10 * self.done) // self.total
         if tenth > self.shown:
             self.shown = tenth
@@ -686,71 +687,110 @@ def _run(module, z0, prm, dt, n_steps, save_every, n_paths, seed, blowup, keep_p
         else:
             module.run_chunk(state, prm, dt, n_steps, save_every, rng, snapshots, fsnap, diverged, blowup,
                              0.0 if alpha is None else alpha, antithetic)
-        return chunk, snapshots, fsnap[:, :max(n_func, 0)], diverged
+        fsnap = np.ascontiguousarray(fsnap[:, :max(n_func, 0)])
+        sums = _chunk_sums(snapshots, fsnap, diverged, bool(antithetic))
+        return chunk, snapshots if keep_paths else None, None, diverged, sums
 
-    def tracked(chunk):
-        out = work(chunk)
-        bar.step()
+    def batch(chunks):
+        # a few chunks per task: the per-task overhead of the pool (and its GIL traffic) would
+        # otherwise dominate short runs; each chunk still draws from its own (seed, c) stream
+        out = [work(chunk) for chunk in chunks]
+        bar.step(len(chunks))
         return out
 
+    chunks = _chunks(n_paths)
+    size = max(1, len(chunks) // (8 * threads))
+    groups = [chunks[i:i + size] for i in range(0, len(chunks), size)]
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return _moments(pool.map(tracked, _chunks(n_paths)), n_saves, d, n_paths, dt * save_every,
-                        seed, keep_paths, max(n_func, 0), antithetic, names, method)
+        results = (item for group in pool.map(batch, groups) for item in group)
+        return _moments(results, n_saves, d, n_paths, dt * save_every, seed, keep_paths, max(n_func, 0),
+                        antithetic, names, method)
 
 
-class _Accumulator:
-    """Sums of samples and squares over chunks, for means with standard errors."""
+@numba.njit(cache=True, nogil=True)
+def _chunk_sums(snapshots, fsnap, diverged, anti):
+    """Per chunk: the number of samples and the sums of the state, its outer products and their
+    squares, |Z|^2 and its square, and the functionals and their squares, over the non-diverged
+    paths (over antithetic pair averages, dropping pairs with a diverged member, when ``anti``)."""
+    S, d, P = snapshots.shape
+    F = fsnap.shape[1]
+    half = P // 2 if anti else P
+    s1 = np.zeros((S, d))
+    m2 = np.zeros((S, d))
+    s2 = np.zeros((S, d, d))
+    s4 = np.zeros((S, d, d))
+    n1 = np.zeros(S)
+    n2 = np.zeros(S)
+    f1 = np.zeros((S, F))
+    f2 = np.zeros((S, F))
+    v = np.empty(d)
+    count = 0
+    for p in range(half):
+        q = p + half
+        if diverged[p] or (anti and diverged[q]):
+            continue
+        count += 1
+        for t in range(S):
+            for i in range(d):
+                v[i] = 0.5 * (snapshots[t, i, p] + snapshots[t, i, q]) if anti else snapshots[t, i, p]
+            norm = 0.0
+            for i in range(d):
+                s1[t, i] += v[i]
+                m2[t, i] += v[i] * v[i]
+                for j in range(d):
+                    if anti:
+                        o = 0.5 * (snapshots[t, i, p] * snapshots[t, j, p] + snapshots[t, i, q] * snapshots[t, j, q])
+                    else:
+                        o = v[i] * v[j]
+                    s2[t, i, j] += o
+                    s4[t, i, j] += o * o
+                if anti:
+                    norm += 0.5 * (snapshots[t, i, p] ** 2 + snapshots[t, i, q] ** 2)
+                else:
+                    norm += v[i] * v[i]
+            n1[t] += norm
+            n2[t] += norm * norm
+            for k in range(F):
+                g = 0.5 * (fsnap[t, k, p] + fsnap[t, k, q]) if anti else fsnap[t, k, p]
+                f1[t, k] += g
+                f2[t, k] += g * g
+    return count, s1, s2, s4, n1, n2, f1, f2, m2
 
-    def __init__(self, shape):
-        self.s = np.zeros(shape)
-        self.s2 = np.zeros(shape)
 
-    def add(self, samples):             # samples (..., n)
-        self.s += samples.sum(axis=-1)
-        self.s2 += (samples ** 2).sum(axis=-1)
-
-    def result(self, n):
-        mean = self.s / n
-        var = np.maximum(self.s2 / n - mean ** 2, 0.0) * n / (n - 1)
-        return mean, np.sqrt(var / n)
+def _stderr(total, total_sq, n):
+    mean = total / n
+    var = np.maximum(total_sq / n - mean ** 2, 0.0) * n / (n - 1)
+    return mean, np.sqrt(var / n)
 
 
 def _moments(results, n_saves, d, n_paths, save_dt, seed, keep_paths, n_func=0, antithetic=False,
              names=(), method="euler"):
     """Moments with standard errors from per-chunk snapshots (n_saves, d, P), functional values
-    (n_saves, n_func, P) and divergence flags. With antithetic pairs (p, p + P/2) the samples are
-    the pair averages (a pair with a diverged member is left out)."""
-    acc_mean, acc_second = _Accumulator((n_saves, d)), _Accumulator((n_saves, d, d))
-    acc_norm, acc_f = _Accumulator(n_saves), _Accumulator((n_saves, n_func))
+    (n_saves, n_func, P) and divergence flags, or from their per-chunk sums (:func:`_chunk_sums`,
+    computed in the worker threads). With antithetic pairs (p, p + P/2) the samples are the pair
+    averages (a pair with a diverged member is left out)."""
+    sums = [0, np.zeros((n_saves, d)), np.zeros((n_saves, d, d)), np.zeros((n_saves, d, d)), np.zeros(n_saves),
+            np.zeros(n_saves), np.zeros((n_saves, n_func)), np.zeros((n_saves, n_func)), np.zeros((n_saves, d))]
     paths = np.empty((n_saves, n_paths, d)) if keep_paths else None
-    count, n_diverged = 0, 0
-    for (c, lo, hi), snapshots, fsnap, diverged in results:
+    n_diverged = 0
+    for item in results:
+        (c, lo, hi), snapshots, fsnap, diverged = item[:4]
+        part = item[4] if len(item) > 4 else _chunk_sums(snapshots, np.ascontiguousarray(fsnap), diverged,
+                                                         bool(antithetic))
         n_diverged += int(diverged.sum())
-        outer = np.einsum("sip,sjp->sijp", snapshots, snapshots)
-        norm = np.einsum("sip,sip->sp", snapshots, snapshots)
-        if antithetic:
-            half = (hi - lo) // 2
-            ok = ~(diverged[:half] | diverged[half:])
-            pair = lambda a: 0.5 * (a[..., :half] + a[..., half:])[..., ok]  # noqa: E731
-        else:
-            ok = ~diverged
-            pair = lambda a: a[..., ok]  # noqa: E731
-        count += int(ok.sum())
-        acc_mean.add(pair(snapshots))
-        acc_second.add(pair(outer))
-        acc_norm.add(pair(norm))
-        if n_func:
-            acc_f.add(pair(fsnap))
+        for i in range(9):
+            sums[i] = sums[i] + part[i]
         if keep_paths:
             paths[:, lo:hi, :] = np.transpose(snapshots, (0, 2, 1))
+    count = sums[0]
     if count < 2:
         raise LemmataError(f"{n_diverged} of {n_paths} paths diverged: too few left for moments.")
-    mean, mean_se = acc_mean.result(count)
-    second, second_se = acc_second.result(count)
-    norm, norm_se = acc_norm.result(count)
+    mean, mean_se = _stderr(sums[1], sums[8], count)
+    second, second_se = _stderr(sums[2], sums[3], count)
+    norm, norm_se = _stderr(sums[4], sums[5], count)
     functionals, functionals_se = {}, {}
     if n_func:
-        f, f_se = acc_f.result(count)
+        f, f_se = _stderr(sums[6], sums[7], count)
         for i, name in enumerate(names):
             functionals[name], functionals_se[name] = f[:, i], f_se[:, i]
     return SimulationResult(np.arange(n_saves) * save_dt, mean, mean_se, second, second_se, n_paths, n_diverged,

@@ -119,3 +119,14 @@ def test_selective_ssm_signatures_example(tmp_path):
     assert toy[("area", "signature depth 3", 39)] < 1e-6 and toy[("volume", "signature depth 3", 84)] < 1e-6
     # the area is within reach of diagonal transitions already at N = 64
     assert toy[("area", "diagonal", 64)] < 0.1
+
+
+def test_sde_convergence_example(tmp_path):
+    rows = _load("sde_convergence").main(["--out", str(tmp_path), "--paths", "2000", "--weak-paths", "20000",
+                                          "--targets", "1e-2"])
+    assert (tmp_path / "sde_convergence.png").stat().st_size > 20_000
+    assert (tmp_path / "sde_convergence.csv").exists()
+    strong = {(r["method"], r["problem"]): r for r in rows if r["panel"] == "strong"}
+    # Milstein on GBM is strong order 1 (Kloeden & Platen 10.3): its fitted slope within 0.2
+    assert abs(strong[("milstein", "gbm")]["order"] - 1.0) < 0.2
+    assert len([r for r in rows if r["panel"] == "work-precision"]) == 3
