@@ -68,7 +68,7 @@ from .stats import child_seed
 __all__ = ["simulate", "simulate_levels", "simulate_discrete", "discrete_moments", "SimulationResult",
            "LevelsResult", "Scheme", "SCHEMES", "get_scheme", "CHUNK"]
 
-CHUNK = 256
+CHUNK = 4096
 TIME = sp.Symbol("t_sde_clock", real=True)     # the clock argument of generated cores
 
 

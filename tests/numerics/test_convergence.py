@@ -47,7 +47,11 @@ def test_weak_order_with_closed_form_and_richardson_references():
     kw = dict(t1=1.0, dts=(1 / 8, 1 / 16, 1 / 32, 1 / 64), n_paths=20_000, seed=3, params=GBM.params)
     closed = weak_order(GBM.sde, X, GBM.z0, exact=GBM.expectation("x"), **kw)
     rich = weak_order(GBM.sde, X, GBM.z0, **kw)
-    assert abs(closed.order - 1) < 0.3 and abs(rich.order - 1) < 0.3 and rich.reference.startswith("Richardson")
+    # slack 0.2 for the pre-asymptotic range plus 4 standard errors of the fitted slope (the closed-form
+    # reference leaves the full Monte Carlo noise of g in every level)
+    for r in (closed, rich):
+        assert abs(r.order - 1) < 0.2 + 4 * r.order_stderr
+    assert rich.reference.startswith("Richardson") and closed.order_stderr > rich.order_stderr
 
 
 def test_richardson_removes_the_first_order_bias():
