@@ -123,3 +123,17 @@ EXEMPT = {
     "lemmata.numerics.sde_problems.Expectation": "registry entries are built by the module; see get_problem",
     "lemmata.numerics.sde_problems.problem_names": "takes no arguments (the registry's names)",
 }
+
+
+def _cli(*args):
+    from lemmata.proofs_checks import cli
+    return cli.main(["derive", "sde", *args])
+
+
+CASES += [
+    ("cli:derive sde", lambda: _cli("--drift", "__import__('os')", "--diffusion", "1", "--state", "x"), 2,
+     ["`--drift`", "only numbers, names"]),
+    ("cli:derive sde", lambda: _cli("--drift", "x; y", "--diffusion", "1", "--state", "x,y"), 2,
+     ["`--diffusion`", "one row per state"]),
+    ("cli:derive sde", lambda: _cli("--drift", "x", "--diffusion", "1"), 2, ["`--state`"]),
+]
