@@ -25,6 +25,7 @@ optimization", AISTATS 2024, arXiv:2402.12508.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import sympy as sp
@@ -34,7 +35,8 @@ from .errors import LemmataError, UnsupportedExpressionError
 from .parsing import exact_number, parse_expression
 from .validation import one_of, positive_int
 
-__all__ = ["SDE", "from_update", "gaussian_expectation", "sgd", "sgda", "seg", "shgd",
+__all__ = ["SDE", "from_update", "stratonovich_correction", "moment_equations", "gaussian_expectation",
+           "sgd", "sgda", "seg", "shgd",
            "linear_structure", "linear_moments", "norm_second_moment", "stationary_covariance", "schedule_solution",
            "quadratic_game", "extra_step_sizes", "multiplicative_window", "seg_discrete_window"]
 
@@ -42,17 +44,23 @@ SOURCE = "arXiv:2402.12508 (Monzio Compagnoni, Orvieto, Kersting, Proske, Lucchi
 ETA, RHO, SIGMA = sp.symbols("eta rho sigma", positive=True)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SDE(Derivation):
-    r"""A Derivation holding ``drift`` (d x 1), ``diffusion`` (d x m) and ``covariance``
-    (:math:`\Sigma`, d x d) of :math:`dZ=b\,dt+D\,dW`, :math:`DD^\top=\eta\Sigma`; ``state`` is the
-    tuple of state symbols (x then y). When built from an update rule it also keeps the discrete
-    algorithm: ``increment`` :math:`\Delta(z,\xi)` with ``z+ = z + eta * increment`` in the
-    standard normals ``noise``, and ``eta``."""
+    r"""An Ito SDE :math:`dZ=b(Z,t)\,dt+D(Z,t)\,dW`, :math:`W` an m-dimensional Brownian motion.
+
+    A :class:`Derivation` holding ``drift`` :math:`b` (d x 1), ``diffusion`` :math:`D` (d x m) and,
+    for the SDEs of optimisers, ``covariance`` :math:`\Sigma` with :math:`DD^\top=\eta\Sigma`;
+    ``state`` is the tuple of state symbols, ``time`` the clock symbol when a coefficient depends on
+    it (it is then listed last in ``params`` and supplied by the simulators, never by the user).
+    Build one from its coefficients with :meth:`from_coefficients`, or from an update rule with
+    :func:`from_update`. When built from an update rule it also keeps the discrete algorithm:
+    ``increment`` :math:`\Delta(z,\xi)` with ``z+ = z + eta * increment`` in the standard normals
+    ``noise``, and ``eta``."""
 
     noise: tuple = ()
     increment: object = None
     eta: object = None
+    time: object = None
 
     @property
     def state(self) -> tuple:
@@ -65,6 +73,295 @@ class SDE(Derivation):
     @property
     def diffusion(self) -> sp.Matrix:
         return self["diffusion"]
+
+    @property
+    def covariance(self) -> sp.Matrix:
+        r"""The declared ``covariance`` :math:`\Sigma` when there is one (optimiser SDEs, where
+        :math:`DD^\top=\eta\Sigma`), else :math:`DD^\top`."""
+        if "covariance" in self.expressions:
+            return self["covariance"]
+        D = self.diffusion
+        return sp.ImmutableMatrix((D * D.T).applyfunc(sp.expand))
+
+    @property
+    def noise_dim(self) -> int:
+        """m, the number of independent Brownian motions (columns of the diffusion)."""
+        return self.diffusion.shape[1]
+
+    @property
+    def model_params(self) -> tuple:
+        """The parameters a user gives values for: ``params`` without the clock ``time``."""
+        return tuple(p for p in self.params if p != self.time)
+
+    @property
+    def stratonovich_drift(self) -> sp.Matrix:
+        r"""The drift of the same process written as a Stratonovich SDE,
+        :math:`b-\tfrac12\sum_{j,l}D_{lj}\,\partial_lD_{\cdot j}` (see :func:`stratonovich_correction`)."""
+        return sp.ImmutableMatrix((self.drift - stratonovich_correction(self.diffusion, self.state))
+                                  .applyfunc(sp.simplify))
+
+    def is_additive(self) -> bool:
+        """Whether the diffusion is free of the state (it may depend on time): additive noise."""
+        return not any(e.has(*self.state) for e in self.diffusion)
+
+    def is_commutative(self) -> bool:
+        r"""Whether the noise is commutative, :math:`L^{j_1}D_{\cdot j_2}=L^{j_2}D_{\cdot j_1}` with
+        :math:`L^j=\sum_lD_{lj}\partial_l` (scalar, diagonal and additive noise are): the condition
+        under which Milstein's scheme needs no Levy areas (Kloeden & Platen 1992, Sec. 10.3)."""
+        D, z = self.diffusion, self.state
+        m = D.shape[1]
+        for j1 in range(m):
+            for j2 in range(j1 + 1, m):
+                for k in range(D.shape[0]):
+                    a = sum(D[l, j1] * sp.diff(D[k, j2], z[l]) for l in range(len(z)))
+                    b = sum(D[l, j2] * sp.diff(D[k, j1], z[l]) for l in range(len(z)))
+                    if sp.simplify(a - b) != 0:
+                        return False
+        return True
+
+    def moments(self) -> Derivation:
+        """Closed-form moments: :func:`linear_moments` for a linear drift with additive noise,
+        else the linear moment system of :func:`moment_equations` (affine drift and diffusion)."""
+        if self.time is None and self.is_additive():
+            try:
+                return linear_moments(self)
+            except LemmataError:
+                pass
+        return moment_equations(self)
+
+    @classmethod
+    def from_coefficients(cls, drift, diffusion, state, *, params=(), name: str = "sde",
+                          time=None, convention: str = "ito", source: str = "") -> "SDE":
+        r"""The SDE :math:`dZ=b(Z,t)\,dt+D(Z,t)\,dW` from its coefficients.
+
+        Parameters
+        ----------
+        drift : sequence or Matrix of SymPy expressions
+            :math:`b`, one entry per state symbol (a d x 1 or 1 x d Matrix, a flat list, or a
+            single expression when d = 1).
+        diffusion : Matrix or nested list
+            :math:`D`, d x m (m independent Brownian motions); a single expression when d = 1, or
+            a flat list when d = 1 (read as 1 x m).
+        state : Symbol or sequence of Symbol
+            The state symbols, in order.
+        params : sequence of Symbol
+            Every other symbol of the coefficients except the clock.
+        name : str
+        time : Symbol, optional
+            The clock of time-dependent coefficients; by default a free symbol named ``t`` that is
+            neither a state symbol nor a parameter.
+        convention : {"ito", "stratonovich"}
+            How to read ``drift``. A Stratonovich drift :math:`b^\circ` is converted to the Ito
+            drift :math:`b^\circ+\tfrac12\sum_{j,l}D_{lj}\partial_lD_{\cdot j}` (Kloeden & Platen
+            1992, Sec. 4.9); the SDE is stored in Ito form.
+        source : str
+            Provenance.
+
+        Raises
+        ------
+        TypeError
+            A coefficient that is a string (parse it first) or a diffusion that is not a matrix.
+        LemmataError
+            Shapes that disagree with the state, undeclared symbols, non-finite constants.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> x, mu, s = sp.symbols("x mu s", real=True)
+        >>> gbm = SDE.from_coefficients([mu * x], [[s * x]], x, params=(mu, s), name="gbm")
+        >>> gbm.stratonovich_drift
+        Matrix([[x*(2*mu - s**2)/2]])
+        """
+        one_of("convention", convention, ("ito", "stratonovich"))
+        state = _state_symbols(state)
+        d = len(state)
+        params = _symbols("params", params)
+        b = _as_column("drift", drift, d)
+        D = _as_matrix("diffusion", diffusion, d)
+        declared = set(state) | set(params)
+        overlap = sorted(str(s) for s in set(state) & set(params))
+        if overlap:
+            raise LemmataError(f"`params` repeats the state symbols {overlap}.")
+        free = (b.free_symbols | D.free_symbols) - declared
+        if time is None:
+            named_t = [s for s in free if s.name == "t"]
+            time = named_t[0] if named_t else None
+        elif not isinstance(time, sp.Symbol) or time in declared:
+            raise LemmataError(f"`time` must be a Symbol that is neither a state symbol nor a "
+                               f"parameter; got {time!r}.")
+        undeclared = sorted(str(s) for s in free - {time})
+        if undeclared:
+            raise LemmataError(f"the coefficients use undeclared symbols {undeclared}; declare them "
+                               f"in `params` (state: {[str(s) for s in state]}).")
+        for label, matrix in (("drift", b), ("diffusion", D)):
+            for entry in matrix:
+                if entry.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
+                    raise LemmataError(f"`{label}` has a non-finite constant: {entry}.")
+        if convention == "stratonovich":
+            b = (b + stratonovich_correction(D, state)).applyfunc(sp.expand)
+        uses_time = time is not None and (b.has(time) or D.has(time))
+        all_params = tuple(params) + ((time,) if uses_time else ())
+        return cls(name, state, all_params, {"drift": sp.ImmutableMatrix(b), "diffusion": sp.ImmutableMatrix(D)},
+                   source=source or f"Ito SDE from its coefficients ({convention} input)",
+                   time=time if uses_time else None)
+
+
+def _state_symbols(state) -> tuple:
+    if isinstance(state, sp.Symbol):
+        state = (state,)
+    if isinstance(state, (str, bytes)) or not hasattr(state, "__iter__"):
+        raise TypeError(f"`state` must be a Symbol or a sequence of Symbols; got {state!r}.")
+    state = tuple(state)
+    if not state or not all(isinstance(s, sp.Symbol) for s in state):
+        raise TypeError(f"`state` must be a Symbol or a non-empty sequence of Symbols; got {state!r}.")
+    if len(set(state)) != len(state):
+        raise LemmataError(f"`state` names a symbol twice: {[str(s) for s in state]}.")
+    return state
+
+
+def _symbols(name, value) -> tuple:
+    if isinstance(value, sp.Symbol):
+        value = (value,)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"`{name}` must be a sequence of Symbols; got {value!r}.")
+    value = tuple(value)
+    bad = [v for v in value if not isinstance(v, sp.Symbol)]
+    if bad:
+        raise TypeError(f"`{name}` must hold SymPy Symbols; got {bad[0]!r}.")
+    return value
+
+
+def _entry(name, value) -> sp.Expr:
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"`{name}` entries must be SymPy expressions or numbers, not strings (parse "
+                        f"user text with a whitelisting parser first); got {value!r}.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise LemmataError(f"`{name}` has a non-finite entry {value!r}.")
+    try:
+        expr = sp.sympify(value, strict=True)
+    except sp.SympifyError as exc:
+        raise TypeError(f"`{name}` entries must be SymPy expressions or numbers; got {value!r}.") from exc
+    if not isinstance(expr, sp.Expr):
+        raise TypeError(f"`{name}` entries must be SymPy expressions; got {value!r}.")
+    return expr
+
+
+def _as_column(name, value, d) -> sp.Matrix:
+    if isinstance(value, sp.MatrixBase):
+        M = sp.Matrix(value)
+        if M.shape == (1, d) and d > 1:
+            M = M.T
+    elif isinstance(value, (list, tuple)):
+        if any(isinstance(v, (list, tuple, sp.MatrixBase)) for v in value):
+            M = sp.Matrix([[_entry(name, w) for w in (v if isinstance(v, (list, tuple)) else list(v))]
+                           for v in value])
+        else:
+            M = sp.Matrix([_entry(name, v) for v in value])
+    else:
+        M = sp.Matrix([_entry(name, value)])
+    if M.shape != (d, 1):
+        raise LemmataError(f"`{name}` must have one entry per state symbol ({d}); got shape {M.shape}.")
+    return M.applyfunc(lambda e: _entry(name, e))
+
+
+def _as_matrix(name, value, d) -> sp.Matrix:
+    if isinstance(value, sp.MatrixBase):
+        M = sp.Matrix(value)
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            raise TypeError(f"`{name}` must be a d x m matrix; got an empty sequence.")
+        nested = [isinstance(v, (list, tuple)) for v in value]
+        if all(nested):
+            widths = {len(v) for v in value}
+            if len(widths) != 1 or 0 in widths:
+                raise TypeError(f"`{name}` must be a d x m matrix; got rows of lengths "
+                                f"{[len(v) for v in value]}.")
+            if any(isinstance(w, (list, tuple)) for v in value for w in v):
+                raise TypeError(f"`{name}` must be a d x m matrix, not a deeper nesting; got {value!r}.")
+            M = sp.Matrix([[_entry(name, w) for w in v] for v in value])
+        elif not any(nested):
+            if d != 1:
+                raise TypeError(f"`{name}` must be a {d} x m matrix (a nested list or a SymPy Matrix); "
+                                f"got a flat list of {len(value)} entries.")
+            M = sp.Matrix([[_entry(name, v) for v in value]])
+        else:
+            raise TypeError(f"`{name}` must be a d x m matrix; got a mixture of rows and entries.")
+    elif isinstance(value, (dict, set)):
+        raise TypeError(f"`{name}` must be a d x m matrix; got a {type(value).__name__}.")
+    else:
+        if d != 1:
+            raise TypeError(f"`{name}` must be a {d} x m matrix; got the single expression {value!r}.")
+        M = sp.Matrix([[_entry(name, value)]])
+    if M.rows != d or M.cols < 1:
+        raise LemmataError(f"`{name}` must have one row per state symbol ({d}) and at least one "
+                           f"column; got shape {M.shape}.")
+    return M.applyfunc(lambda e: _entry(name, e))
+
+
+def stratonovich_correction(diffusion, state) -> sp.Matrix:
+    r"""The Ito-minus-Stratonovich drift :math:`c_k=\tfrac12\sum_{j}\sum_lD_{lj}\,\partial_lD_{kj}`:
+    :math:`dZ=b\,dt+D\circ dW` is the Ito SDE :math:`dZ=(b+c)\,dt+D\,dW` (Kloeden & Platen 1992, Sec. 4.9)."""
+    D = sp.Matrix(diffusion)
+    state = tuple(state)
+    if D.rows != len(state):
+        raise LemmataError(f"`diffusion` must have one row per state symbol ({len(state)}); got {D.shape}.")
+    return sp.Matrix([sp.Rational(1, 2) * sum(D[l, j] * sp.diff(D[k, j], state[l])
+                                              for j in range(D.cols) for l in range(len(state)))
+                      for k in range(D.rows)]).applyfunc(sp.expand)
+
+
+def moment_equations(sde: SDE) -> Derivation:
+    r"""The closed linear system of the first two moments of an SDE with affine coefficients,
+    :math:`b=Az+a`, :math:`D_{\cdot j}=B_jz+\beta_j` (time-independent). With
+    :math:`m=\mathbb EZ` and :math:`S=\mathbb E ZZ^\top` (Ito's formula):
+
+    .. math::
+
+        \dot m=Am+a,\qquad \dot S=AS+SA^\top+am^\top+ma^\top
+        +\sum_j\big(B_jSB_j^\top+B_jm\beta_j^\top+\beta_jm^\top B_j^\top+\beta_j\beta_j^\top\big).
+
+    Returns a Derivation with ``generator`` :math:`G`, the (1 + d + d^2)-square matrix with
+    :math:`\tfrac{d}{dt}(1,m,\mathrm{vec}\,S)=G\,(1,m,\mathrm{vec}\,S)` (``vec`` row-major), so
+    that :math:`(1,m_t,\mathrm{vec}\,S_t)=e^{Gt}(1,z_0,\mathrm{vec}\,z_0z_0^\top)`.
+
+    Raises
+    ------
+    LemmataError
+        When a coefficient is not affine in the state or depends on time.
+    """
+    z = sp.Matrix(sde.state)
+    d, m_noise = len(sde.state), sde.diffusion.shape[1]
+    if sde.time is not None:
+        raise LemmataError("moment_equations needs time-independent coefficients.")
+    A = sde.drift.jacobian(z)
+    Bs = [sde.diffusion[:, j].jacobian(z) for j in range(m_noise)]
+    if any(e.has(*sde.state) for M in [A, *Bs] for e in M):
+        raise LemmataError("the drift and the diffusion must be affine in the state for closed moments.")
+    a = (sde.drift - A * z).applyfunc(sp.expand)
+    betas = [(sde.diffusion[:, j] - Bs[j] * z).applyfunc(sp.expand) for j in range(m_noise)]
+    n = 1 + d + d * d
+    G = sp.zeros(n, n)
+    idx = lambda i, j: 1 + d + i * d + j  # noqa: E731
+    for i in range(d):
+        G[1 + i, 0] = a[i]
+        for k in range(d):
+            G[1 + i, 1 + k] = A[i, k]
+    for i in range(d):
+        for j in range(d):
+            row = idx(i, j)
+            for k in range(d):
+                G[row, idx(k, j)] += A[i, k]            # (A S)_ij
+                G[row, idx(i, k)] += A[j, k]            # (S A^T)_ij
+            G[row, 1 + j] += a[i]                        # a m^T
+            G[row, 1 + i] += a[j]                        # m a^T
+            for B, beta in zip(Bs, betas):
+                for k in range(d):
+                    for l in range(d):
+                        G[row, idx(k, l)] += B[i, k] * B[j, l]
+                    G[row, 1 + k] += B[i, k] * beta[j] + beta[i] * B[j, k]
+                G[row, 0] += beta[i] * beta[j]
+    return Derivation(sde.name + "_moment_equations", (), sde.params, {"generator": G.applyfunc(sp.expand)},
+                      source="Ito's formula for affine SDEs: the first two moments close (derived)")
 
 
 def gaussian_expectation(expr, noise) -> sp.Expr:

@@ -205,15 +205,73 @@ def _logistic_build(args):
 
 
 def _sde_arguments(parser):
-    parser.add_argument("--optimizer", choices=("sgd", "sgda", "seg", "shgd"), required=True)
-    parser.add_argument("--game", required=True, metavar="EXPR",
+    parser.add_argument("--optimizer", choices=("sgd", "sgda", "seg", "shgd"),
+                        help="the SDE of an optimiser on --game (or give --drift/--diffusion/--state)")
+    parser.add_argument("--game", metavar="EXPR",
                         help="SymPy expression: the loss of sgd in x (x_1, x_2, ... for vectors), or "
                              "the game f(x, y) (x descends, y ascends), e.g. 'a/2*x**2 + lam*x*y - a/2*y**2'")
     parser.add_argument("--order", type=int, choices=(1, 2), default=1)
     parser.add_argument("--noise", choices=("additive", "multiplicative"), default="additive")
+    parser.add_argument("--drift", metavar='"b1; b2"', help="a general Ito SDE: the drift, one entry per "
+                        "state symbol separated by ';', e.g. 'mu*x' (write --drift=-x when it starts with a minus)")
+    parser.add_argument("--diffusion", metavar='"D11, D12; D21, D22"',
+                        help="its d x m diffusion: rows separated by ';', entries by ','")
+    parser.add_argument("--state", metavar="x,y", help="the state symbols, comma-separated; other names "
+                        "are parameters and t is the clock")
+    parser.add_argument("--stratonovich", action="store_true", help="read --drift as a Stratonovich drift")
+
+
+def _parse_user_expression(text, name, allowed_symbols):
+    """``text`` through the shared whitelist parser (:mod:`lemmata.analysis.parsing`, no eval): in
+    ``allowed_symbols`` (name -> Symbol), or, when that is None, with new names as real symbols."""
+    if allowed_symbols is None:
+        return parse_expression(text, name=name, allow_new_symbols=True,
+                                new_symbol=lambda n: sp.Symbol(n, real=True))
+    return parse_expression(text, name=name, symbols=allowed_symbols)
+
+
+def _general_sde(args):
+    if not (args.drift and args.diffusion and args.state):
+        raise LemmataError("a general SDE needs all of `--drift`, `--diffusion` and `--state`.")
+    names = [n.strip() for n in args.state.split(",")]
+    if not all(n.isidentifier() for n in names) or len(set(names)) != len(names):
+        raise LemmataError(f"`--state` must be distinct names separated by ','; got {args.state!r}.")
+    state = tuple(sp.Symbol(n, real=True) for n in names)
+    drift = [_parse_user_expression(e, "--drift", None) for e in args.drift.split(";")]
+    rows = [[_parse_user_expression(e, "--diffusion", None) for e in row.split(",")]
+            for row in args.diffusion.split(";")]
+    if len({len(r) for r in rows}) != 1:
+        raise LemmataError(f"`--diffusion` rows must have equal lengths; got {[len(r) for r in rows]}.")
+    by_name = {s.name: s for s in state}
+    rename = {}
+    for e in drift + [v for r in rows for v in r]:
+        for sym in e.free_symbols:
+            if sym.name in by_name:
+                rename[sym] = by_name[sym.name]
+    drift = [e.xreplace(rename) for e in drift]
+    rows = [[v.xreplace(rename) for v in r] for r in rows]
+    if len(drift) != len(state):
+        raise LemmataError(f"`--drift` must have one entry per state symbol ({len(state)}); got {len(drift)}.")
+    if len(rows) != len(state):
+        raise LemmataError(f"`--diffusion` must have one row per state symbol ({len(state)}); got {len(rows)}.")
+    free = set().union(*(e.free_symbols for e in drift + [v for r in rows for v in r]))
+    time = next((s for s in free if s.name == "t" and s not in state), None)
+    params = tuple(sorted(free - set(state) - {time}, key=lambda s: s.name))
+    sde_ = sde.SDE.from_coefficients(drift, rows, state, params=params, name="sde", time=time,
+                                     convention="stratonovich" if args.stratonovich else "ito",
+                                     source="Ito SDE from --drift/--diffusion")
+    exprs = {"drift": sde_.drift, "diffusion": sde_.diffusion, "covariance": sde_.covariance,
+             "stratonovich_drift": sde_.stratonovich_drift}
+    return Derivation("sde", sde_.inputs, sde_.params, exprs, source=sde_.source)
 
 
 def _sde_build(args):
+    if args.drift or args.diffusion or args.state:
+        if args.optimizer or args.game:
+            raise LemmataError("give either `--optimizer`/`--game` or `--drift`/`--diffusion`/`--state`, not both.")
+        return _general_sde(args)
+    if not (args.optimizer and args.game):
+        raise LemmataError("`derive sde` needs `--optimizer` and `--game` (or `--drift`, `--diffusion`, `--state`).")
     known = {"lam": sp.Symbol("lam"), "rho": sde.RHO, "eta": sde.ETA, "sigma": sde.SIGMA}
     game = parse_expression(args.game, name="--game", symbols=known, allow_new_symbols=True)
     names = {s.name: s for s in game.free_symbols}
@@ -224,7 +282,10 @@ def _sde_build(args):
         raise LemmataError("`--game` must use the player x (x or x_1, x_2, ...).")
     if args.optimizer != "sgd" and not y:
         raise LemmataError("`--game` must use the player y (y or y_1, ...) for a minimax optimiser.")
+    # the optimisers' own parameter symbols carry assumptions (positive): use them for these names
+    own = {"rho": sde.RHO, "eta": sde.ETA, "sigma": sde.SIGMA}
     rename = {s: real(s.name) for s in x + y}
+    rename.update({s: own[s.name] for s in game.free_symbols if s.name in own})
     game = game.xreplace(rename)
     x = tuple(rename[s] for s in x)
     y = tuple(rename[s] for s in y)
@@ -285,7 +346,8 @@ TOPICS = {
     "signature": Topic("signature", "exact signature (and log-signature) of a piecewise-linear path "
                                     "(arXiv:2402.19047)", _signature_arguments, _signature_build),
     "sde": Topic("sde", "drift and diffusion of the SDE of SGD/SGDA/SEG/SHGD on a symbolic loss or game, "
-                        "additive or multiplicative noise, order 1 or 2 (arXiv:2402.12508)",
+                        "additive or multiplicative noise, order 1 or 2 (arXiv:2402.12508); or any Ito SDE "
+                        "from --drift/--diffusion/--state with its Stratonovich drift",
                  _sde_arguments, _sde_build),
     "logistic": Topic("logistic", "minimiser, lambda (top Hessian eigenvalue at it) and the step "
                                   "thresholds 1/lambda and 2/lambda of GD on logistic regression for a "

@@ -179,3 +179,12 @@ def test_continue_cli_specs(tmp_path):
     assert events[0]["kind"] == "neimark-sacker" and abs(float(events[0]["r"]) - 2) < 1e-10
     wall = list(csv.DictReader(open(tmp_path / "continue_wall_events.csv")))
     assert abs(float(wall[0]["eta_lambda"]) - 2) < 1e-10
+def test_sde_convergence_example(tmp_path):
+    rows = _load("sde_convergence").main(["--out", str(tmp_path), "--paths", "2000", "--weak-paths", "20000",
+                                          "--targets", "1e-2"])
+    assert (tmp_path / "sde_convergence.png").stat().st_size > 20_000
+    assert (tmp_path / "sde_convergence.csv").exists()
+    strong = {(r["method"], r["problem"]): r for r in rows if r["panel"] == "strong"}
+    # Milstein on GBM is strong order 1 (Kloeden & Platen 10.3): its fitted slope within 0.2
+    assert abs(strong[("milstein", "gbm")]["order"] - 1.0) < 0.2
+    assert len([r for r in rows if r["panel"] == "work-precision"]) == 3

@@ -86,8 +86,11 @@ def test_bad_input():
                                  "covariance": sp.Matrix([[1]])})
     with pytest.raises(ValueError, match="the diffusion must have 1 rows"):
         simulate(bad, [1.0], t1=1.0, dt=0.1, n_paths=10)
-    with pytest.raises(ValueError, match="diagonal noise"):
-        simulate(SEG, [1.0, 1.0], t1=1.0, dt=0.01, n_paths=10, params=PARAMS, method="milstein")
+    from lemmata.numerics.sde_problems import get_problem
+    noncommutative = get_problem("linear2d")
+    with pytest.raises(ValueError, match="commutative noise"):
+        simulate(noncommutative.sde, [1.0, 1.0], t1=1.0, dt=0.01, n_paths=10, params=noncommutative.params,
+                 method="milstein")
     with pytest.raises(LemmataError, match="update rule"):
         simulate_discrete(bad, [1.0], n_steps=3, n_paths=3)
 

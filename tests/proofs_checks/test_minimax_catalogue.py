@@ -7,7 +7,8 @@ from lemmata.proofs_checks import catalogue, run_check
 CHECKS = {c.key: c for c in catalogue.load_checks(["2402.12508"])}
 
 
-@pytest.mark.parametrize("key", sorted(k for k, c in CHECKS.items() if c.cost == "fast"))
+# the convergence-harness checks hosted under this paper (2402.12508/harness-*) have their own test
+@pytest.mark.parametrize("key", sorted(k for k, c in CHECKS.items() if c.cost == "fast" and "/harness-" not in k))
 def test_fast_checks_pass(key):
     report = run_check(CHECKS[key], seed=0)
     assert report.status == "pass", [p for p in report.points if p.status != "pass"][:2]
