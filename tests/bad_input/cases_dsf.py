@@ -1,0 +1,73 @@
+"""Bad input of the DSF (issue 15): unknown architectures, shapes that do not fit u_dim / n,
+P < 0, a chunk length < 1, NaN in u, and the MQAR generator's limits."""
+
+import numpy as np
+
+from lemmata.numerics import dsf
+
+
+def _s6():
+    return dsf.from_architecture("s6", dsf.random_params("s6", 3, 2, seed=0), 3)
+
+
+def _la_params(**change):
+    p = dsf.random_params("linear_attention", 3, 2, seed=0)
+    p.update(change)
+    return p
+
+
+CASES = [
+    ("lemmata.numerics.dsf.from_architecture", lambda: dsf.from_architecture("mamba3", {}, 3), ValueError,
+     ["`name`", "linear_attention", "rg_lru_expanded", "mamba3"]),
+    ("lemmata.numerics.dsf.from_architecture",
+     lambda: dsf.from_architecture("linear_attention", _la_params(W_V=np.eye(4)), 3), ValueError,
+     ["`params['W_V']`", "(3, 3)", "(4, 4)"]),
+    ("lemmata.numerics.dsf.from_architecture",
+     lambda: dsf.from_architecture("linear_attention", _la_params(W_K=np.ones((5, 3))), 3), ValueError,
+     ["`params['W_K']`", "(2, 3)", "(5, 3)"]),
+    ("lemmata.numerics.dsf.from_architecture",
+     lambda: dsf.from_architecture("softmax_taylor", _la_params(order=-1), 3), ValueError,
+     ["`params['order']`", "non-negative", "-1"]),
+    ("lemmata.numerics.dsf.from_architecture",
+     lambda: dsf.from_architecture("linear_attention", _la_params(W_Q=np.full((2, 3), np.nan)), 3), ValueError,
+     ["`params['W_Q']`", "finite"]),
+    ("lemmata.numerics.dsf.from_architecture",
+     lambda: dsf.from_architecture("linear_attention", _la_params(gamma=0.5), 3), ValueError,
+     ["`params`", "gamma"]),
+    ("lemmata.numerics.dsf.from_architecture",
+     lambda: dsf.from_architecture("s6", dict(dsf.random_params("s6", 3, 2, seed=0), A=np.ones((3, 2))), 3),
+     ValueError, ["`params['A']`", "<= 0"]),
+    ("lemmata.numerics.dsf.DSF.run", lambda: _s6().run(np.ones((5, 3)), "chunked", chunk=0), ValueError,
+     ["`chunk`", "positive", "0"]),
+    ("lemmata.numerics.dsf.DSF.run", lambda: _s6().run(np.array([[1.0, np.nan, 0.0]])), ValueError,
+     ["`u`", "finite", "NaN"]),
+    ("lemmata.numerics.dsf.DSF.run", lambda: _s6().run(np.ones((5, 4))), ValueError,
+     ["`u`", "(L, 3)", "(5, 4)"]),
+    ("lemmata.numerics.dsf.DSF.run", lambda: _s6().run(np.ones((5, 3)), "fft"), ValueError,
+     ["`method`", "recurrent", "'fft'"]),
+    ("lemmata.numerics.dsf.DSF.materialize", lambda: _s6().materialize(), ValueError,
+     ["`u`", "required", "depend on the input"]),
+    ("lemmata.numerics.dsf.DSF.matrices", lambda: _s6().matrices(np.ones((2, 5, 3))), ValueError,
+     ["`u`", "one sequence", "(2, 5, 3)"]),
+    ("lemmata.numerics.dsf.DSF.from_matrices",
+     lambda: dsf.DSF.from_matrices(np.ones(4), np.ones((4, 6, 2)), np.ones((4, 2, 5))), ValueError,
+     ["`C`", "(4, 2, 6)", "(4, 2, 5)"]),
+    ("lemmata.numerics.dsf.DSF.auto_method", lambda: _s6().auto_method(0), ValueError,
+     ["`L`", "positive", "0"]),
+    ("lemmata.numerics.dsf.random_params", lambda: dsf.random_params("qlstm", 3, 4, seed=0), ValueError,
+     ["`n`", "1", "4"]),
+    ("lemmata.numerics.dsf.random_params", lambda: dsf.random_params("gru", 3, 4, seed=0), ValueError,
+     ["`name`", "qlstm", "'gru'"]),
+    ("lemmata.numerics.dsf.taylor_features", lambda: dsf.taylor_features(np.ones(3), -2), ValueError,
+     ["`order`", "non-negative", "-2"]),
+    ("lemmata.numerics.dsf.mqar", lambda: dsf.mqar(4, 16, 8, 64, seed=0), ValueError,
+     ["`L`", "32", "16"]),
+    ("lemmata.numerics.dsf.mqar", lambda: dsf.mqar(4, 64, 8, 10, seed=0), ValueError,
+     ["`vocab`", "n_kv = 8", "10"]),
+]
+
+EXEMPT = {
+    "lemmata.numerics.dsf.DSFMatrices": "a result container built by DSF.matrices from validated arrays",
+    "lemmata.numerics.dsf.MQARData": "a result container built by mqar from validated arguments",
+    "lemmata.numerics.dsf.DSF": "constructed through from_architecture / from_matrices, which validate",
+}
