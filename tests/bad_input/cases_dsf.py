@@ -3,7 +3,9 @@ P < 0, a chunk length < 1, NaN in u, and the MQAR generator's limits."""
 
 import numpy as np
 
+from lemmata.analysis import dsf as adsf
 from lemmata.numerics import dsf
+from lemmata.proofs_checks import cli
 
 
 def _s6():
@@ -66,7 +68,30 @@ CASES = [
      ["`vocab`", "n_kv = 8", "10"]),
 ]
 
+CASES += [
+    ("lemmata.analysis.dsf.taylor_identity", lambda: adsf.taylor_identity(-1, 2), adsf.LemmataError,
+     ["`order`", "non-negative", "-1"]),
+    ("lemmata.analysis.dsf.taylor_identity", lambda: adsf.taylor_identity(2, 0), adsf.LemmataError,
+     ["`m`", "positive", "0"]),
+    ("lemmata.analysis.dsf.taylor_remainder_bound", lambda: adsf.taylor_remainder_bound(-3), adsf.LemmataError,
+     ["`order`", "-3"]),
+    ("lemmata.analysis.dsf.dsf_matrices", lambda: adsf.dsf_matrices("gru", 3), adsf.LemmataError,
+     ["`--arch`", "s6", "'gru'"]),
+    ("lemmata.analysis.dsf.phi_matrix", lambda: adsf.phi_matrix("s6", 0), adsf.LemmataError,
+     ["`--L`", "positive", "0"]),
+    ("lemmata.analysis.dsf.derive_dsf", lambda: adsf.derive_dsf("softmax_taylor", 2, order=-1), adsf.LemmataError,
+     ["`order`", "-1"]),
+    ("cli:derive dsf", lambda: cli.main(["derive", "dsf", "--arch", "s6", "--L", "0"]), 2, ["`--L`", "0"]),
+    ("cli:derive dsf", lambda: cli.main(["derive", "dsf", "--arch", "softmax_taylor", "--order", "-1"]), 2,
+     ["`--order`", "-1"]),
+]
+
 EXEMPT = {
+    "lemmata.analysis.dsf.softplus": "a symbolic map applied to any SymPy expression",
+    "lemmata.analysis.dsf.sigmoid": "a symbolic map applied to any SymPy expression",
+    "lemmata.analysis.dsf.reversed_sigmoid_identity": "takes no arguments",
+    "lemmata.analysis.dsf.rg_lru_identity": "takes no arguments",
+    "lemmata.analysis.dsf.matching_conditions": "takes no arguments",
     "lemmata.numerics.dsf.DSFMatrices": "a result container built by DSF.matrices from validated arrays",
     "lemmata.numerics.dsf.MQARData": "a result container built by mqar from validated arguments",
     "lemmata.numerics.dsf.DSF": "constructed through from_architecture / from_matrices, which validate",
