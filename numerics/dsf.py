@@ -43,10 +43,12 @@ Three exact evaluations (equal to rounding; tested to 1e-12 in float64):
 * ``"materialized"``: :math:`\Phi` (per channel :math:`L\times L` where the structure allows),
   then :math:`y=\Phi u`: O(L^2) memory; the only exact form of softmax attention (N = infinity).
 
-``method="auto"`` (rule measured in ``benchmarks/bench_dsf.py``, RESULTS.md "dsf"): softmax ->
-materialised; scalar transitions (attention family, SSD, RetNet) -> materialised for
-``L <= AUTO_MATERIALIZE_MAX_L`` and chunked above; diagonal transitions (S6, qLSTM, RG-LRU) and
-explicit matrices -> recurrent.
+``method="auto"`` (rule measured in ``benchmarks/bench_dsf.py``, RESULTS.md "dsf", d = 64,
+n = 16, batch 8, L = 256..16384): softmax -> materialised (its only exact form); with the Numba
+backend every finite-state model -> recurrent (the fused loop was the fastest at every measured L:
+1.1-1.3x ahead of chunked for linear attention, 10x+ for S6, and materialised is O(L^2));
+with ``numpy`` / ``cupy`` -> chunked (the scan engine's NumPy loop makes one Python step per time
+step, the chunked form one per chunk; on CuPy the chunked products are the GPU-friendly form).
 """
 
 from __future__ import annotations
@@ -66,15 +68,13 @@ from .scan import linear_scan, linear_scan_dense
 from .stats import child_seed
 
 __all__ = ["DSF", "DSFMatrices", "MQARData", "from_architecture", "random_params", "mqar",
-           "taylor_features", "ARCHITECTURES", "METHODS", "AUTO_MATERIALIZE_MAX_L"]
+           "taylor_features", "ARCHITECTURES", "METHODS"]
 
 #: architectures of :func:`from_architecture`
 ARCHITECTURES = ("linear_attention", "normalized_attention", "softmax_taylor", "softmax", "s6", "ssd",
                  "retnet", "qlstm", "rg_lru", "rg_lru_expanded")
 #: evaluation methods of :meth:`DSF.run`
 METHODS = ("auto", "recurrent", "chunked", "materialized")
-#: ``method="auto"`` materialises scalar-transition models up to this length (benchmarks/bench_dsf.py)
-AUTO_MATERIALIZE_MAX_L = 512
 _DEFAULT_CHUNK = {"scalar": 64, "diagonal": 16, "dense": 16}
 
 # ------------------------------------------------------------------------------ parameters
@@ -277,6 +277,8 @@ class _Factors:
     W: object = None
     skip: object = None
     attention: object = None
+    rate: object = None
+    log_base: object = None
 
     @property
     def scalar(self) -> bool:
@@ -289,8 +291,10 @@ def _project(xp, u, W):
     return u @ W.T
 
 
-def _factors(name, arrays, options, u, xp):
-    """The factored DSF of architecture ``name`` on the input batch ``u`` (b, L, d)."""
+def _factors(name, arrays, options, u, xp, need_lam=True):
+    """The factored DSF of architecture ``name`` on the input batch ``u`` (b, L, d). With
+    ``need_lam=False`` S6 keeps its transition as ``rate`` (Delta, (b, L, d)) and ``log_base``
+    (A, (d, n)), lam = exp(rate (x) log_base), for the fused kernel to exponentiate in place."""
     p = {k: xp.asarray(v, dtype=u.dtype) for k, v in arrays.items()}
     b, L, d = u.shape
     ones = lambda *shape: xp.ones(shape, dtype=u.dtype)  # noqa: E731
@@ -335,8 +339,8 @@ def _factors(name, arrays, options, u, xp):
                         query=(phi / eta[..., None])[:, :, None, :], W=p["W_V"])
     if name == "s6":
         delta = _softplus(xp, _project(xp, u, p["W_delta"]) + p["b_delta"])           # (b, L, d)
-        lam = xp.exp(delta[..., None] * p["A"])                                          # (b, L, d, n)
-        return _Factors(value=delta * u, lam=lam, key=_project(xp, u, p["W_B"])[:, :, None, :],
+        lam = xp.exp(delta[..., None] * p["A"]) if need_lam else None                   # (b, L, d, n)
+        return _Factors(value=delta * u, lam=lam, rate=delta, log_base=p["A"], key=_project(xp, u, p["W_B"])[:, :, None, :],
                         query=_project(xp, u, p["W_C"])[:, :, None, :], gain=delta, skip=p.get("D"))
     if name == "ssd":
         delta = _softplus(xp, u @ p["w_delta"] + p["b_delta"])                          # (b, L)
@@ -396,8 +400,37 @@ def _fused_recurrence(lam, key, query, value, y):
             y[bi, t, c] = acc
 
 
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _fused_recurrence_exp(rate, log_base, key, query, value, y):
+    """As _fused_recurrence with lam^(c)_{t,s} = exp(rate[b, t, c] log_base[c, s]) computed in
+    place (S6: exp(Delta A)), so the b L d n transitions are never stored."""
+    nb, L, d = value.shape
+    n = key.shape[3]
+    key_c, query_c = key.shape[2] > 1, query.shape[2] > 1
+    for job in numba.prange(nb * d):
+        bi = job // d
+        c = job - bi * d
+        ck = c if key_c else 0
+        cq = c if query_c else 0
+        h = np.zeros(n, dtype=y.dtype)
+        base = log_base[c].copy()
+        for t in range(L):
+            x = value[bi, t, c]
+            r = rate[bi, t, c]
+            acc = 0.0
+            for s in range(n):
+                hs = np.exp(r * base[s]) * h[s] + key[bi, t, ck, s] * x
+                h[s] = hs
+                acc += query[bi, t, cq, s] * hs
+            y[bi, t, c] = acc
+
+
 def _recurrent(f, xp, backend):
     b, L, d = f.value.shape
+    if backend == "numba" and f.lam is None:
+        y = np.empty((b, L, d), dtype=f.value.dtype)
+        _fused_recurrence_exp(*(np.ascontiguousarray(a) for a in (f.rate, f.log_base, f.key, f.query, f.value)), y)
+        return y
     if backend == "numba":
         y = np.empty((b, L, d), dtype=f.value.dtype)
         _fused_recurrence(*(np.ascontiguousarray(a) for a in (f.lam, f.key, f.query, f.value)), y)
@@ -416,13 +449,16 @@ def _decay_mask(xp, lam, axis):
     cumulative product over ``axis`` (the t axis) of lam_t masked to 1 where t <= s: exact for any
     sign and for zeros (no division)."""
     Q = lam.shape[axis]
-    tri = xp.arange(Q)[:, None] > xp.arange(Q)[None, :]               # (t, s): t > s
     shape = [1] * (lam.ndim + 1)
     shape[axis], shape[axis + 1] = Q, Q
-    tri = tri.reshape(shape)
+    lower = (xp.arange(Q)[:, None] >= xp.arange(Q)[None, :]).reshape(shape)
+    if bool(xp.all(lam == 1)):                  # no decay (linear attention): the causal mask
+        out_shape = list(lam.shape)
+        out_shape.insert(axis + 1, Q)
+        return xp.broadcast_to(lower, out_shape).astype(lam.dtype)
+    tri = (xp.arange(Q)[:, None] > xp.arange(Q)[None, :]).reshape(shape)     # (t, s): t > s
     X = xp.where(tri, xp.expand_dims(lam, axis + 1), xp.asarray(1.0, dtype=lam.dtype))
     M = xp.cumprod(X, axis=axis)
-    lower = (xp.arange(Q)[:, None] >= xp.arange(Q)[None, :]).reshape(shape)
     return xp.where(lower, M, xp.asarray(0.0, dtype=lam.dtype))
 
 
@@ -746,7 +782,7 @@ class DSF:
         ub, single = self._batch(u, xp)
         L = ub.shape[1]
         if method == "auto":
-            method = self.auto_method(L)
+            method = self.auto_method(L, backend)
         if self.structure == "infinite" and method != "materialized":
             raise ValueError(f"`method` {method!r} needs a finite state; softmax attention has N = infinity "
                              "(use method='materialized', or 'softmax_taylor' for a finite truncation).")
@@ -760,7 +796,8 @@ class DSF:
                 Phi = _explicit_phi(mats, xp, self.structure)
                 y = xp.einsum("tcse,bse->btc", Phi, ub)
         else:
-            f = _factors(self.architecture, self.params, self.options, ub, xp)
+            f = _factors(self.architecture, self.params, self.options, ub, xp,
+                         need_lam=not (method == "recurrent" and backend == "numba"))
             if method == "recurrent":
                 y = _recurrent(f, xp, backend)
             elif method == "chunked":
@@ -770,14 +807,14 @@ class DSF:
             y = y + _skip(f, ub)
         return y[0] if single else y
 
-    def auto_method(self, L: int) -> str:
-        """The method ``run(method="auto")`` uses at length ``L`` (the rule of the module docstring)."""
+    def auto_method(self, L: int, backend: str = "numba") -> str:
+        """The method ``run(method="auto", backend=backend)`` uses at length ``L`` (the measured
+        rule of the module docstring)."""
         L = positive_int("L", L)
+        one_of("backend", backend, tuple(backends.BACKENDS))
         if self.structure == "infinite":
             return "materialized"
-        if self.structure == "scalar" and self.architecture != "explicit":
-            return "materialized" if L <= AUTO_MATERIALIZE_MAX_L else "chunked"
-        return "recurrent"
+        return "recurrent" if backend == "numba" else "chunked"
 
     def materialize(self, u=None, *, form: str = "dense", backend: str = "numpy"):
         r""":math:`\Phi` with :math:`y=\Phi u`.
