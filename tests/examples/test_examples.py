@@ -119,3 +119,12 @@ def test_selective_ssm_signatures_example(tmp_path):
     assert toy[("area", "signature depth 3", 39)] < 1e-6 and toy[("volume", "signature depth 3", 84)] < 1e-6
     # the area is within reach of diagonal transitions already at N = 64
     assert toy[("area", "diagonal", 64)] < 0.1
+
+
+def test_dsf_compare_example(tmp_path):
+    rows = _load("dsf_compare").main(["--out", str(tmp_path), "--L", "12", "--max-order", "6"])
+    assert (tmp_path / "dsf_compare.png").stat().st_size > 10_000
+    assert len(list(csv.DictReader(open(tmp_path / "dsf_compare.csv")))) == len(rows) == 10 + 7 + 1
+    taylor = [r["error"] for r in rows if r["panel"] == "softmax_error" and r["P"] is not None]
+    # the Taylor error falls with the order from P = 1 on (logits bounded by 1) and is < 1e-4 at P = 6
+    assert all(b < a for a, b in zip(taylor[1:], taylor[2:])) and taylor[-1] < 1e-4
