@@ -303,12 +303,14 @@ def _factors(name, arrays, options, u, xp, need_lam=True):
         value = _project(xp, u, p["W_V"])
         m = q.shape[-1]
         if name == "softmax":
-            logits = q @ xp.swapaxes(k, 1, 2) / math.sqrt(m)
-            mask = xp.tril(xp.ones((L, L), dtype=bool))
-            logits = xp.where(mask, logits, -xp.inf)
-            logits = logits - xp.max(logits, axis=-1, keepdims=True)
-            weights = xp.exp(logits)
-            return _Factors(value=value, W=p["W_V"], attention=weights / xp.sum(weights, axis=-1, keepdims=True))
+            # in place: one L x L buffer per sequence (the causal mask added as 0 / -inf)
+            weights = q @ xp.swapaxes(k, 1, 2)
+            weights *= 1.0 / math.sqrt(m)
+            weights += xp.where(xp.tril(xp.ones((L, L), dtype=bool)), 0.0, -xp.inf).astype(u.dtype)
+            weights -= xp.max(weights, axis=-1, keepdims=True)
+            xp.exp(weights, out=weights)
+            weights /= xp.sum(weights, axis=-1, keepdims=True)
+            return _Factors(value=value, W=p["W_V"], attention=weights)
         if name == "retnet":
             lam = xp.broadcast_to(p["gamma"], (b, L, 1, 1))
             return _Factors(value=value, lam=lam, key=k[:, :, None, :], query=q[:, :, None, :], W=p["W_V"])

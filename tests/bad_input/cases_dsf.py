@@ -96,3 +96,17 @@ EXEMPT = {
     "lemmata.numerics.dsf.MQARData": "a result container built by mqar from validated arguments",
     "lemmata.numerics.dsf.DSF": "constructed through from_architecture / from_matrices, which validate",
 }
+
+try:                                   # the deep extra's models, where torch is installed
+    from lemmata.numerics import torch_dsf
+except ImportError:
+    torch_dsf = None
+if torch_dsf is not None:
+    CASES += [
+        ("lemmata.numerics.torch_dsf.DSFMixer", lambda: torch_dsf.DSFMixer("mamba", 4, 2), ValueError,
+         ["`kind`", "softmax", "'mamba'"]),
+        ("lemmata.numerics.torch_dsf.MQARModel", lambda: torch_dsf.MQARModel("s6", 0, 4, 2), ValueError,
+         ["`vocab`", "positive", "0"]),
+        ("lemmata.numerics.torch_dsf.train_mqar",
+         lambda: torch_dsf.train_mqar("s6", d=4, n=2, L=16, n_kv=2, lr=-1.0), ValueError, ["`lr`", "positive", "-1.0"]),
+    ]
