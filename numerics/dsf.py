@@ -211,12 +211,13 @@ def _structure(name):
 
 # ------------------------------------------------------------------------------ elementwise maps
 def _softplus(xp, x):
-    return xp.logaddexp(0.0, x)
+    # max(x, 0) + log1p(e^{-|x|}): stable for both signs, 3-4x faster than logaddexp(0, x)
+    return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
 def _sigmoid(xp, x):
     # exp(-softplus(-x)) = 1 / (1 + e^{-x}) without overflow for either sign
-    return xp.exp(-xp.logaddexp(0.0, -x))
+    return xp.exp(-_softplus(xp, -x))
 
 
 def _elu1(xp, x):
@@ -287,8 +288,10 @@ class _Factors:
 
 
 def _project(xp, u, W):
-    """u (b, L, d) -> (b, L, rows) with W (rows, d)."""
-    return u @ W.T
+    """u (b, L, d) -> (b, L, rows) with W (rows, d): one 2-D product (a stacked 3-D matmul
+    measured 2.6x slower)."""
+    b, L, d = u.shape
+    return (u.reshape(b * L, d) @ W.T).reshape(b, L, W.shape[0])
 
 
 def _factors(name, arrays, options, u, xp, need_lam=True):
@@ -376,66 +379,82 @@ def _namespace_name(xp):
 
 
 # ------------------------------------------------------------------------------ kernels
+# One task per (sequence, slab of channels): the slab's d_slab x n states stay in a local array
+# and each time step reads the shared key/query rows once for the whole slab. One task per
+# (sequence, channel) re-streamed those rows per channel and fell out of cache at L = 4096
+# (S6 6.4x slower from L = 1024 to 4096); each channel still runs its recurrence in order on one
+# thread, so results do not depend on the thread count.
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _fused_recurrence(lam, key, query, value, y):
-    """y[b, t, c] = q^(c)_t . h^(c)_t with h^(c)_t = lam^(c)_t * h^(c)_{t-1} + k^(c)_t x^(c)_t; one
-    (batch, channel) pair per task, its n states in a local array, size-1 axes broadcast."""
+def _fused_recurrence(lam, key, query, value, y, n_slabs):
+    """y[b, t, c] = q^(c)_t . h^(c)_t with h^(c)_t = lam^(c)_t * h^(c)_{t-1} + k^(c)_t x^(c)_t,
+    size-1 axes of lam, key, query broadcast."""
     nb, L, d = value.shape
     n = key.shape[3]
     lam_c, lam_s = lam.shape[2] > 1, lam.shape[3] > 1
     key_c, query_c = key.shape[2] > 1, query.shape[2] > 1
-    for job in numba.prange(nb * d):
-        bi = job // d
-        c = job - bi * d
-        cl = c if lam_c else 0
-        ck = c if key_c else 0
-        cq = c if query_c else 0
-        h = np.zeros(n, dtype=y.dtype)
+    per = (d + n_slabs - 1) // n_slabs
+    for job in numba.prange(nb * n_slabs):
+        bi = job // n_slabs
+        lo = (job - bi * n_slabs) * per
+        hi = min(d, lo + per)
+        h = np.zeros((max(hi - lo, 0), n), dtype=y.dtype)
         for t in range(L):
-            x = value[bi, t, c]
-            acc = 0.0
-            for s in range(n):
-                a = lam[bi, t, cl, s if lam_s else 0]
-                hs = a * h[s] + key[bi, t, ck, s] * x
-                h[s] = hs
-                acc += query[bi, t, cq, s] * hs
-            y[bi, t, c] = acc
+            for c in range(lo, hi):
+                cl = c if lam_c else 0
+                ck = c if key_c else 0
+                cq = c if query_c else 0
+                x = value[bi, t, c]
+                acc = 0.0
+                for s in range(n):
+                    a = lam[bi, t, cl, s if lam_s else 0]
+                    hs = a * h[c - lo, s] + key[bi, t, ck, s] * x
+                    h[c - lo, s] = hs
+                    acc += query[bi, t, cq, s] * hs
+                y[bi, t, c] = acc
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def _fused_recurrence_exp(rate, log_base, key, query, value, y):
+def _fused_recurrence_exp(rate, log_base, key, query, value, y, n_slabs):
     """As _fused_recurrence with lam^(c)_{t,s} = exp(rate[b, t, c] log_base[c, s]) computed in
     place (S6: exp(Delta A)), so the b L d n transitions are never stored."""
     nb, L, d = value.shape
     n = key.shape[3]
     key_c, query_c = key.shape[2] > 1, query.shape[2] > 1
-    for job in numba.prange(nb * d):
-        bi = job // d
-        c = job - bi * d
-        ck = c if key_c else 0
-        cq = c if query_c else 0
-        h = np.zeros(n, dtype=y.dtype)
-        base = log_base[c].copy()
+    per = (d + n_slabs - 1) // n_slabs
+    for job in numba.prange(nb * n_slabs):
+        bi = job // n_slabs
+        lo = (job - bi * n_slabs) * per
+        hi = min(d, lo + per)
+        h = np.zeros((max(hi - lo, 0), n), dtype=y.dtype)
         for t in range(L):
-            x = value[bi, t, c]
-            r = rate[bi, t, c]
-            acc = 0.0
-            for s in range(n):
-                hs = np.exp(r * base[s]) * h[s] + key[bi, t, ck, s] * x
-                h[s] = hs
-                acc += query[bi, t, cq, s] * hs
-            y[bi, t, c] = acc
+            for c in range(lo, hi):
+                ck = c if key_c else 0
+                cq = c if query_c else 0
+                x = value[bi, t, c]
+                r = rate[bi, t, c]
+                acc = 0.0
+                for s in range(n):
+                    hs = np.exp(r * log_base[c, s]) * h[c - lo, s] + key[bi, t, ck, s] * x
+                    h[c - lo, s] = hs
+                    acc += query[bi, t, cq, s] * hs
+                y[bi, t, c] = acc
+
+
+def _slabs(batch, d):
+    """Channel slabs per sequence: enough tasks for every thread, no more."""
+    return max(1, min(d, -(-numba.get_num_threads() // batch)))
 
 
 def _recurrent(f, xp, backend):
     b, L, d = f.value.shape
     if backend == "numba" and f.lam is None:
         y = np.empty((b, L, d), dtype=f.value.dtype)
-        _fused_recurrence_exp(*(np.ascontiguousarray(a) for a in (f.rate, f.log_base, f.key, f.query, f.value)), y)
+        _fused_recurrence_exp(*(np.ascontiguousarray(a) for a in (f.rate, f.log_base, f.key, f.query, f.value)), y,
+                              _slabs(b, d))
         return y
     if backend == "numba":
         y = np.empty((b, L, d), dtype=f.value.dtype)
-        _fused_recurrence(*(np.ascontiguousarray(a) for a in (f.lam, f.key, f.query, f.value)), y)
+        _fused_recurrence(*(np.ascontiguousarray(a) for a in (f.lam, f.key, f.query, f.value)), y, _slabs(b, d))
         return y
     n = f.key.shape[3]
     drive = f.key * f.value[..., None]                                  # (b, L, d, n)
