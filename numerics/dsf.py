@@ -33,8 +33,9 @@ Three exact evaluations (equal to rounding; tested to 1e-12 in float64):
 
 * ``"recurrent"``: the recurrence, O(L N d) work — through :func:`lemmata.numerics.scan.linear_scan`
   (the scan engine; backends ``numpy`` / ``cupy``), and with ``backend="numba"`` through a fused
-  Numba kernel of the same loop that never stores the L x N states (one thread per channel, the
-  state of a channel in a local array, the engine's layout).
+  Numba kernel of the same loop that never stores the L x N states (one task per sequence and
+  slab of channels, the slab's states in a local array; S6's transitions exp(Delta A) are
+  exponentiated in place, never stored).
 * ``"chunked"``: the block algorithm of SSD / chunked linear attention: inside chunks of length
   ``Q`` the output is the masked product :math:`((QK^\top)\circ M)X` with the decay mask
   :math:`M_{ts}=\lambda_t\cdots\lambda_{s+1}` (a cumulative product, no division, so any sign
