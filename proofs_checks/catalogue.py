@@ -17,6 +17,7 @@ PAPERS = {
     "2312.01538": ("lemmata.proofs_checks.papers.gred", "GRED: recurrent distance filtering on graphs"),
     "2402.19047": ("lemmata.proofs_checks.papers.signatures", "Selective SSMs, linear CDEs and path signatures"),
     "2402.17457": ("lemmata.proofs_checks.papers.mup", "Sharpness, the NTK and learning-rate transfer under muP"),
+    "2405.15731": ("lemmata.proofs_checks.papers.dsf", "DSF: attention, SSMs and RNNs as one linear system"),
 }
 
 

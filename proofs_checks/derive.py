@@ -24,6 +24,7 @@ from typing import Callable
 
 import sympy as sp
 
+from lemmata.analysis import dsf as adsf
 from lemmata.analysis import logistic, ngn, parametrization, recurrence, sde, signature, vandermonde
 from lemmata.analysis.derivation import Derivation
 from lemmata.analysis.errors import LemmataError
@@ -342,6 +343,22 @@ def _signature_build(args):
                              "lexicographic order, no leading 1); log-signature in the Lyndon basis")
 
 
+def _dsf_arguments(parser):
+    parser.add_argument("--arch", choices=adsf.ARCHITECTURES, required=True,
+                        help="the architecture whose DSF matrices (one channel) to print")
+    parser.add_argument("--L", type=int, default=3, dest="length", help="number of steps (default 3)")
+    parser.add_argument("--order", type=int, default=2,
+                        help="Taylor order P of softmax_taylor (default 2)")
+
+
+def _dsf_build(args):
+    if args.length < 1 or args.length > 8:
+        raise LemmataError(f"`--L` must be an integer in 1..8 (the entries grow with L); got {args.length}.")
+    if args.order < 0 or args.order > 6:
+        raise LemmataError(f"`--order` (the Taylor order P) must be an integer in 0..6; got {args.order}.")
+    return adsf.derive_dsf(args.arch, args.length, args.order)
+
+
 TOPICS = {
     "signature": Topic("signature", "exact signature (and log-signature) of a piecewise-linear path "
                                     "(arXiv:2402.19047)", _signature_arguments, _signature_build),
@@ -362,6 +379,9 @@ TOPICS = {
     "ngn": Topic("ngn", "the NGN step from the LM/Gauss-Newton subproblem on sqrt(f), its "
                         "stepsize and the bounds sigma/(1+sigma L) <= gamma <= sigma "
                         "(arXiv:2407.04358)", _ngn_arguments, _ngn_build, _ngn_preamble),
+    "dsf": Topic("dsf", "DSF matrices Lambda_i, B_i, C_i and the entries of Phi (y = Phi u) of an attention, "
+                        "SSM or RNN architecture, one channel, L steps (arXiv:2405.15731)",
+                 _dsf_arguments, _dsf_build),
 }
 
 

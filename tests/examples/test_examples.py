@@ -188,3 +188,33 @@ def test_sde_convergence_example(tmp_path):
     # Milstein on GBM is strong order 1 (Kloeden & Platen 10.3): its fitted slope within 0.2
     assert abs(strong[("milstein", "gbm")]["order"] - 1.0) < 0.2
     assert len([r for r in rows if r["panel"] == "work-precision"]) == 3
+def test_dsf_compare_example(tmp_path):
+    rows = _load("dsf_compare").main(["--out", str(tmp_path), "--L", "12", "--max-order", "6"])
+    assert (tmp_path / "dsf_compare.png").stat().st_size > 10_000
+    assert len(list(csv.DictReader(open(tmp_path / "dsf_compare.csv")))) == len(rows) == 10 + 7 + 1
+    taylor = [r["error"] for r in rows if r["panel"] == "softmax_error" and r["P"] is not None]
+    # the Taylor error falls with the order from P = 1 on (logits bounded by 1) and is < 1e-4 at P = 6
+    assert all(b < a for a, b in zip(taylor[1:], taylor[2:])) and taylor[-1] < 1e-4
+
+
+@pytest.mark.torch
+def test_dsf_mqar_spec_runs(tmp_path):
+    """The shipped MQAR spec, shrunk (two models, a few steps, one seed) on a temporary store."""
+    import re
+
+    pytest.importorskip("torch")
+    from lemmata.proofs_checks import cli
+
+    text = (ROOT / "examples" / "dsf_mqar.toml").read_text()
+    text = text.replace('"../out/dsf_mqar.sqlite"', '"' + str(tmp_path / "s.sqlite") + '"')
+    text = text.replace('"../out/dsf_mqar.png"', '"' + str(tmp_path / "f.png") + '"')
+    for key, value in (("model", '["linear", "ssd"]'), ("n", "[4]"), ("d", "[8]"), ("lr", "[0.003]"),
+                       ("L", "[16]"), ("n_kv", "[2]"), ("steps", "[3]")):
+        text = re.sub(rf"^{key} = \[.*\]$", f"{key} = {value}", text, flags=re.M)
+    text = text.replace("seeds = 3", 'seeds = 1\nsearch_path = ["' + str(ROOT / "examples") + '"]')
+    spec = tmp_path / "mqar.toml"
+    spec.write_text(text)
+    assert cli.main(["study", str(spec), "--export", str(tmp_path / "r.csv"), "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert len(rows) == 2 and all(0.0 <= float(r["accuracy"]) <= 1.0 for r in rows)
+    assert (tmp_path / "f.png").stat().st_size > 5_000
