@@ -16,6 +16,7 @@ PAPERS = {
     "2402.12508": ("lemmata.proofs_checks.papers.minimax_sde", "SDEs for minimax optimisers"),
     "2312.01538": ("lemmata.proofs_checks.papers.gred", "GRED: recurrent distance filtering on graphs"),
     "2402.19047": ("lemmata.proofs_checks.papers.signatures", "Selective SSMs, linear CDEs and path signatures"),
+    "2403.10696": ("lemmata.proofs_checks.papers.transfer", "Low-shot transfer of [V]-Mamba: LP vs VP with ILM"),
 }
 
 
