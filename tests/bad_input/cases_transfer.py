@@ -65,3 +65,43 @@ EXEMPT.update({
     AN + "prompt_geometry": "builds a fixed symbolic expression; takes no argument",
     AN + "probe_parameters": "builds a fixed symbolic expression; takes no argument",
 })
+
+try:
+    import torch  # noqa: F401
+except ImportError:          # the deep extra is absent: its module is not public here
+    torch = None
+
+if torch is not None:
+    from lemmata.numerics import torch_transfer as TT
+
+    TN = "lemmata.numerics.torch_transfer."
+    _img = np.zeros((2, 3, 8, 8), dtype=np.float32)
+    CASES += [
+        (TN + "s6_scan", lambda: TT.s6_scan(*(torch.ones(2, 2),) * 2, torch.ones(2, 2), torch.ones(2, 2),
+                                            discretization="rk4"), ValueError, ["`discretization`", "'zoh'"]),
+        (TN + "build_backbone", lambda: TT.build_backbone("resnet", "t"), ValueError, ["`backbone`", "'vim'"]),
+        (TN + "render_source_task", lambda: TT.render_source_task(0, seed=0), ValueError,
+         ["`n_per_class`", "positive integer"]),
+        (TN + "render_target_task", lambda: TT.render_target_task("cifar", 2, seed=0), ValueError,
+         ["`name`", "'glyphs'"]),
+        (TN + "target_split", lambda: TT.target_split("mnist"), ValueError, ["`name`", "'textures'"]),
+        (TN + "pretrain", lambda: TT.pretrain("vim", "xl", epochs=1), ValueError, ["`size`", "'t'"]),
+        (TN + "extract_features", lambda: TT.extract_features(None, np.full((1, 3, 4, 4), np.nan), mean=[0] * 3,
+                                                              std=[1] * 3), ValueError, ["`images`", "finite"]),
+        (TN + "train_visual_prompt", lambda: TT.train_visual_prompt(None, _img, [0, 1], _img, [0, 1], n_classes=2,
+                                                                    image_size=48, mean=[0] * 3, std=[1] * 3),
+         ValueError, ["`canvas`", "at least"]),
+        (TN + "train_visual_prompt", lambda: TT.train_visual_prompt(None, _img + 2, [0, 1], _img, [0, 1], n_classes=2,
+                                                                    image_size=16, mean=[0] * 3, std=[1] * 3),
+         ValueError, ["`train_images`", "[0, 1]"]),
+    ]
+    EXEMPT.update({
+        TN + "BiS6Block": "a torch module; built with validated sizes by build_backbone",
+        TN + "TinyVim": "a torch module; built with validated sizes by build_backbone",
+        TN + "TinyViT": "a torch module; built with validated sizes by build_backbone",
+        TN + "VPResult": "a result object built by train_visual_prompt",
+        TN + "parameter_count": "counts the parameters of any torch module; nothing to validate",
+        TN + "transfer_cache_dir": "takes no argument (reads LEMMATA_CACHE_DIR)",
+        TN + "normalise": "tensor arithmetic on images already validated by its callers",
+        TN + "adam_probe": "the optimiser behind linear_probe(method='adam'), which validates the inputs",
+    })
