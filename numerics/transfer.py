@@ -733,7 +733,13 @@ class GapStatistics:
     ``pearson_ci``, ``spearman_ci``: percentile bootstrap intervals at level ``1 - alpha`` from
     resampling datasets (shared by all models) and seeds within each cell; ``p_t``: the t-test
     p-value of Pearson r; ``critical_r``: |r| needed for significance with this many models;
-    ``power``: power of that test against a true rho equal to ``power_rho``.
+    ``power``: power of that test against a true rho equal to ``power_rho``;
+    ``bootstrap_gaps``: the (n_boot, n_models) bootstrap replicates of the model gaps.
+
+    The bootstrap intervals are conditional on these models: they measure the noise of the
+    few-shot draws and the choice of datasets, not the sampling of models. With n models the
+    test of r itself is the permutation p-value (and ``critical_r``): a tight interval around
+    r = 0.9 with three models is still not a significant correlation.
     """
 
     cells: tuple
@@ -755,6 +761,7 @@ class GapStatistics:
     alpha: float
     n_boot: int
     seed: int
+    bootstrap_gaps: np.ndarray = None
 
     @property
     def n_models(self) -> int:
@@ -930,7 +937,7 @@ def gap_statistics(table, *, params=None, lp: str = "LP", vp: str = "VP", n_boot
     return GapStatistics(cells, gaps, tuple(models), tuple(float(v) for v in x), tuple(float(v) for v in g),
                          tuple(float(v) for v in gap_sem), r, interval(r_boot), rho, interval(rho_boot),
                          perm_r, perm_rho, p_t, critical_r(n, alpha), correlation_power(power_rho, n, alpha),
-                         float(power_rho), alpha, int(n_boot), int(seed) if isinstance(seed, Integral) else 0)
+                         float(power_rho), alpha, int(n_boot), int(seed) if isinstance(seed, Integral) else 0, boot)
 
 
 @dataclass(frozen=True)
