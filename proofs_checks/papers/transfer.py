@@ -19,7 +19,7 @@ from scipy import optimize, stats
 from lemmata.analysis import transfer as atr
 from lemmata.analysis.errors import AssumptionError, BackendUnavailableError
 from lemmata.numerics import transfer as tr
-from lemmata.numerics.stats import Estimate, mean_estimate
+from lemmata.numerics.stats import mean_estimate
 
 from ..check import Bound, Check, Exact, MonteCarlo
 
