@@ -156,9 +156,10 @@ def figure(rows, stats, args, path, summary):
     ax.set_ylabel("LP - VP accuracy gap (mean over budgets, seeds)")
     ax.set_title("gap vs model scale (band: 95 % bootstrap of the fit)")
     if stats:
-        ax.legend(fontsize=7, loc="upper left", framealpha=0.7)
+        ax.legend(fontsize=7, loc="lower right", framealpha=0.7)
     if lines:
-        ax.text(0.02, 0.02, "\n".join(lines), transform=ax.transAxes, fontsize=7, va="bottom",
+        ax.margins(y=0.45)          # headroom for the statistics, so no point hides behind them
+        ax.text(0.98, 0.98, "\n".join(lines), transform=ax.transAxes, fontsize=7, va="top", ha="right",
                 bbox=dict(facecolor="white", alpha=0.8, lw=0))
     fig.suptitle("CPU-scale proxy of arXiv:2403.10696 (tiny Vim-style SSM vs tiny ViT, procedural tasks) -- "
                  "not the paper's backbones", fontsize=10)
