@@ -419,8 +419,9 @@ def pretrain(backbone: str, size: str, *, seed: int = 0, n_per_class: int = 40, 
         info = dict(blob["info"], cached=True)
     else:
         start = time.perf_counter()
-        images, labels = render_source_task(n_per_class + 10, seed=seed)
-        held = (np.arange(labels.size) % (n_per_class + 10)) >= n_per_class
+        n_held = min(10, n_per_class)          # held-out source images per class (10 by default)
+        images, labels = render_source_task(n_per_class + n_held, seed=seed)
+        held = (np.arange(labels.size) % (n_per_class + n_held)) >= n_per_class
         mean, std = _source_stats(images[~held])
         mean_t, std_t = torch.tensor(mean), torch.tensor(std)
         x = normalise(torch.tensor(images), mean_t, std_t)
