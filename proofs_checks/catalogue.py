@@ -18,6 +18,7 @@ PAPERS = {
     "2402.19047": ("lemmata.proofs_checks.papers.signatures", "Selective SSMs, linear CDEs and path signatures"),
     "2402.17457": ("lemmata.proofs_checks.papers.mup", "Sharpness, the NTK and learning-rate transfer under muP"),
     "2405.15731": ("lemmata.proofs_checks.papers.dsf", "DSF: attention, SSMs and RNNs as one linear system"),
+    "2403.10696": ("lemmata.proofs_checks.papers.transfer", "Low-shot transfer of [V]-Mamba: LP vs VP with ILM"),
 }
 
 

@@ -200,6 +200,29 @@ def test_dsf_compare_example(tmp_path):
 @pytest.mark.torch
 def test_dsf_mqar_spec_runs(tmp_path):
     """The shipped MQAR spec, shrunk (two models, a few steps, one seed) on a temporary store."""
+@pytest.mark.torch
+def test_fewshot_transfer_example(tmp_path, monkeypatch):
+    """The CPU-scale proxy of arXiv:2403.10696 at toy size (1-epoch pretraining into a temporary
+    cache, 1- and 2-shot, 2 seeds): the table is complete, the few-shot sets have n C images, and
+    the figure and statistics are written."""
+    pytest.importorskip("torch")
+    monkeypatch.setenv("LEMMATA_CACHE_DIR", str(tmp_path / "cache"))
+    out = _load("fewshot_transfer").main(["--out", str(tmp_path), "--budgets", "1", "2", "--seeds", "2",
+                                          "--vp-epochs", "1", "--pretrain-epochs", "1", "--pretrain-per-class", "2",
+                                          "--n-train", "4", "--n-boot", "200", "--quiet"])
+    rows = list(csv.DictReader(open(tmp_path / "fewshot_transfer.csv")))
+    assert len(rows) == 2 * 3 * 1 * 2 * 2 * 2
+    assert all(int(r["n_train"]) == 10 * int(r["budget"]) for r in rows)
+    assert all(0.0 <= float(r["accuracy"]) <= 1.0 for r in rows)
+    assert (tmp_path / "fewshot_transfer.png").stat().st_size > 10_000
+    stats = out["stats"]["vim"]
+    assert stats.n_models == 3 and stats.critical_r > 0.99          # |r|_crit with 3 models at 5 %
+    assert set(out["summary"]) >= {"LP_vim_minus_vit", "VP_vim_minus_vit", "gap_vs_scale_vim"}
+
+
+@pytest.mark.torch
+def test_fewshot_transfer_spec_runs(tmp_path, monkeypatch):
+    """The shipped study spec, shrunk (tiny sizes, 1 shot, 1 seed, 1-epoch pretraining)."""
     import re
 
     pytest.importorskip("torch")
@@ -218,3 +241,17 @@ def test_dsf_mqar_spec_runs(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "r.csv")))
     assert len(rows) == 2 and all(0.0 <= float(r["accuracy"]) <= 1.0 for r in rows)
     assert (tmp_path / "f.png").stat().st_size > 5_000
+    monkeypatch.setenv("LEMMATA_CACHE_DIR", str(tmp_path / "cache"))
+    text = (ROOT / "examples" / "fewshot_transfer.toml").read_text()
+    text = text.replace('"../out/fewshot_transfer.sqlite"', '"' + str(tmp_path / "s.sqlite") + '"')
+    text = text.replace('"../out/fewshot_transfer_study.png"', '"' + str(tmp_path / "f.png") + '"')
+    text = re.sub(r"^size = \[.*\]", 'size = ["t"]', text, flags=re.M)
+    text = re.sub(r"^budget = \[.*\]", "budget = [1]\npretrain_epochs = [1]\npretrain_per_class = [2]\n"
+                  "vp_epochs = [1]", text, flags=re.M)
+    text = text.replace("seeds = 3", 'seeds = 1\nsearch_path = ["' + str(ROOT / "examples") + '"]')
+    spec = tmp_path / "fewshot.toml"
+    spec.write_text(text)
+    assert cli.main(["study", str(spec), "--export", str(tmp_path / "r.csv"), "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert len(rows) == 2 * 2 and {r["model"] for r in rows} == {"vim-t", "vit-t"}
+    assert (tmp_path / "f.png").stat().st_size > 10_000
