@@ -67,7 +67,7 @@ L = sp.Symbol("L", positive=True)
 SYMBOLS = {"f": f, "grad_sq_norm": grad_sq_norm, "sigma": sigma, "L": L}
 
 #: LM-subproblem conventions: the weight in front of the squared linearised residual.
-#: ``"paper"``: (r + grad r . p)^2 + |p|^2/(2 sigma); ``"half"``: 1/2 (...)^2 + |p|^2/(2 sigma),
+#: ``"paper"``: ``(r + grad r . p)^2 + |p|^2/(2 sigma)``; ``"half"``: ``1/2 (...)^2 + |p|^2/(2 sigma)``,
 #: which yields NGN with sigma/2.
 CONVENTIONS = {"paper": sp.Integer(1), "half": sp.Rational(1, 2)}
 

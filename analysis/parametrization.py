@@ -9,14 +9,14 @@ raw weight uses the physical learning rate eta * sgd_lr_l (Adam: eta * adam_lr_l
 
 With gamma = gamma_0 sqrt(n / n_0) (n_0 the base width), the tables are
 
-=========  ===================================  ====================================  =================
-scheme     multiplier (input, hidden, readout)  init_std                              sgd_lr
-=========  ===================================  ====================================  =================
-SP         1, 1, 1                              g/sqrt(d), g/sqrt(n), 1/sqrt(n)      1
-NTP        g/sqrt(d), g/sqrt(n), 1/sqrt(n)      1                                     1
-muP        g/sqrt(d), g/sqrt(n), 1/(sqrt(n) gam)  1                                   gamma^2
-Depth-muP  as muP; residual branches x beta/sqrt(L)                                  gamma^2
-=========  ===================================  ====================================  =================
+=========  ========================================  ==================================  =======
+scheme     multiplier (input, hidden, readout)       init_std                            sgd_lr
+=========  ========================================  ==================================  =======
+SP         1, 1, 1                                   g/sqrt(d), g/sqrt(n), 1/sqrt(n)     1
+NTP        g/sqrt(d), g/sqrt(n), 1/sqrt(n)           1                                   1
+muP        g/sqrt(d), g/sqrt(n), 1/(sqrt(n) gamma)   1                                   gamma^2
+Depth-muP  as muP; residual branches x beta/sqrt(L)  as muP                              gamma^2
+=========  ========================================  ==================================  =======
 
 (g the activation gain, sqrt 2 for ReLU layers.) Adam moves every raw coordinate by O(eta adam_lr)
 whatever the gradient's scale, so its rates are the wanted effective update divided by the

@@ -270,8 +270,8 @@ def time_augment(paths):
 
 def toy_dataset(task: str, n_paths: int, *, length: int = 100, seed: int):
     r"""The paper's toy data: per-channel increments round(N(0, 1)), cumulative sum, divided by
-    the global max |X|; labels from the signature of X: ``"area"`` -> :math:`S^{12}` (2-D
-    paths), ``"volume"`` -> :math:`S^{123}` (3-D paths), divided by the max |label| (zero-based
+    the global max ``|X|``; labels from the signature of X: ``"area"`` -> :math:`S^{12}` (2-D
+    paths), ``"volume"`` -> :math:`S^{123}` (3-D paths), divided by the max ``|label|`` (zero-based
     letters (0, 1) and (0, 1, 2) in the official code). Returns ``(X, y)``."""
     one_of("task", task, ("area", "volume"))
     n_paths, length = _positive_int("n_paths", n_paths), _positive_int("length", length)

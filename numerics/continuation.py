@@ -331,7 +331,7 @@ class Branch:
                 "parameter": self.parameter}
 
     def to_pandas(self):
-        """One row per branch point: eta, the state, |mu|_max, stability, the test functions."""
+        """One row per branch point: eta, the state, ``|mu|_max``, stability, the test functions."""
         import pandas as pd
 
         names = self.state_names or tuple(f"w{k}" for k in range(self.states.shape[1]))
@@ -983,7 +983,7 @@ def switch_branch(branch: Branch, event: Event, step=None, *, eta_span=None, amp
                   max_angle: float = 30.0) -> Branch:
     r"""At a flip ``event`` of ``branch`` (period p), start the period-2p branch born there and
     follow it. The first point solves :math:`T^{2p}(w)=w`, :math:`q^\top(w-w_f)=h` (q the
-    eigenvector of the multiplier -1, h = ``amplitude``, default 1e-3 (1 + |w_f|), reduced when the
+    eigenvector of the multiplier -1, h = ``amplitude``, default 1e-3 (1 + :math:`|w_f|`), reduced when the
     solution collapses onto the p-cycle); the branch then moves away from the flip (growing
     amplitude) until it leaves ``eta_span`` (default: the parent's).
 

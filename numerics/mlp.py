@@ -10,7 +10,7 @@ matrices)::
 with raw weights W_l ~ N(0, b_l^2), multipliers a_l and SGD learning-rate multipliers c_l from
 :func:`lemmata.analysis.parametrization.table` (s_l = beta/sqrt(L_blocks) on the residual hidden
 layers under Depth-muP, 1 otherwise). The loss is L(theta) = (1/m) sum_i l(f(x_i), y_i) with
-l = |f - y|^2 / 2 (``"mse"``) or the softmax cross-entropy (``"xent"``).
+``l = |f - y|^2 / 2`` (``"mse"``) or the softmax cross-entropy (``"xent"``).
 
 Second order. With J the Jacobian of the outputs and H_l the Hessian of l in f,
 

@@ -19,19 +19,19 @@ lists included) is an array, not a tree; a list or tuple holding arrays or dicts
 transforms. ``update`` checks that the gradients have the structure and leaf shapes of the
 parameters given to ``init``.
 
-=============  ===============================================================================
-``ngn``        :math:`\gamma_k=\sigma_k/(1+\sigma_k\|g_k\|^2/(2f_k))`, :math:`x^+=x-\gamma_kg_k`;
-               ``schedule="sqrt"`` uses :math:`\sigma_k=\sigma/\sqrt{k+1}` (arXiv:2407.04358)
+================  ===============================================================================
+``ngn``           :math:`\gamma_k=\sigma_k/(1+\sigma_k\|g_k\|^2/(2f_k))`, :math:`x^+=x-\gamma_kg_k`;
+                  ``schedule="sqrt"`` uses :math:`\sigma_k=\sigma/\sqrt{k+1}` (arXiv:2407.04358)
 ``ngn_momentum``  NGN-M: :math:`x^+=x-(1-\beta)\gamma_kg_k+\beta(x-x^-)` (arXiv:2508.15071)
-``ngn_ema``    repository-style: :math:`m_k=\beta m_{k-1}+(1-\beta)g_k`,
-               :math:`\gamma_k=\sigma/(1+\sigma\|m_k\|^2/(2f_k))`, :math:`x^+=x-\gamma_k(m_k\pm
-               \mathrm{wd}\,x)` with the weight-decay sign explicit
-``sgd``        :math:`x^+=x-\eta g`
-``sps``        stochastic Polyak, :math:`\gamma=\min(\gamma_b,(f-f^*)/(c\|g\|^2))`
-``adagrad``    AdaGrad-norm :math:`b_k^2=b_0^2+\sum\|g\|^2`, :math:`x^+=x-\eta g/b_k`
-               (``norm=False``: the diagonal version)
-``adam``       Adam with bias correction
-=============  ===============================================================================
+``ngn_ema``       repository-style: :math:`m_k=\beta m_{k-1}+(1-\beta)g_k`,
+                  :math:`\gamma_k=\sigma/(1+\sigma\|m_k\|^2/(2f_k))`, :math:`x^+=x-\gamma_k(m_k\pm
+                  \mathrm{wd}\,x)` with the weight-decay sign explicit
+``sgd``           :math:`x^+=x-\eta g`
+``sps``           stochastic Polyak, :math:`\gamma=\min(\gamma_b,(f-f^*)/(c\|g\|^2))`
+``adagrad``       AdaGrad-norm :math:`b_k^2=b_0^2+\sum\|g\|^2`, :math:`x^+=x-\eta g/b_k`
+                  (``norm=False``: the diagonal version)
+``adam``          Adam with bias correction
+================  ===============================================================================
 """
 
 from __future__ import annotations
@@ -678,7 +678,7 @@ def run(optimizer: Optimizer, problem, x0, *, n_steps: int, n_paths: int = 1,
     record_every : int
         Record the full loss every this many steps (and at the last step).
     blowup : float
-        A path diverges when its iterate or loss is not finite or |x - x0| > blowup (1 + |x0|).
+        A path diverges when its iterate or loss is not finite or ``|x - x0| > blowup (1 + |x0|)``.
         Diverged paths are frozen, counted, and NaN from then on; they are never averaged in.
     """
     if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))):

@@ -219,7 +219,7 @@ def _orbit_array(derivation, etas, inits, n_transient, n_keep, backend, blowup, 
 
 
 def detect_periods(points, *, max_period: int = 64, tol: float = 1e-9) -> np.ndarray:
-    """Smallest p <= ``max_period`` with |x_{k+p} - x_k| <= tol (1 + |x_k|) over the last
+    """Smallest p <= ``max_period`` with ``|x_{k+p} - x_k| <= tol (1 + |x_k|)`` over the last
     ``min(n_keep - p, 4 p)`` kept points (at least p of them); 0 when none."""
     points = as_array(points, name="points", finite=False)
     if points.ndim < 2:
@@ -250,8 +250,8 @@ def detect_periods(points, *, max_period: int = 64, tol: float = 1e-9) -> np.nda
 class Cycle:
     """A period-``period`` cycle at step ``eta``: its ``points`` (period, d), Floquet
     ``multipliers`` (eigenvalues of the product of Jacobians), ``residual``
-    max |T^p(w) - w| evaluated at ``dps`` digits after an mpmath Newton polish, and ``stable``
-    (all |multipliers| < 1). ``certified`` (1-D): G(w) = T^p(w) - w changes sign across
+    ``max |T^p(w) - w|`` evaluated at ``dps`` digits after an mpmath Newton polish, and ``stable``
+    (all ``|multipliers| < 1``). ``certified`` (1-D): G(w) = T^p(w) - w changes sign across
     [w - r, w + r] in high precision, so a true cycle lies within ``radius`` r (the
     intermediate value theorem); in d > 1 it is the residual test alone."""
 

@@ -182,7 +182,7 @@ class LogisticRegression(Problem):
 
     def is_separable(self) -> bool:
         """Whether some w != 0 has y_i z_i.w >= 0 for all i with one strict: an LP over the
-        box |w| <= 1 maximising the total margin."""
+        box ``|w| <= 1`` maximising the total margin."""
         n, d = self._signed.shape
         res = linprog(-self._signed.sum(axis=0), A_ub=-self._signed, b_ub=np.zeros(n),
                       bounds=[(-1, 1)] * d, method="highs")

@@ -135,22 +135,22 @@ def linear_scan(a, b, h0=None, *, reverse: bool = False, method: str | None = No
     a : array
         The transition: shape ``(T, *C)`` (time-varying, "selective") or anything that
         broadcasts against ``b`` without a time axis, e.g. ``C`` (constant in time).
-    b : array (T, *C)
+    b : array ``(T, *C)``
         The inputs.
-    h0 : array (*C), optional
+    h0 : array ``(*C)``, optional
         The state before the first step (default zeros).
     reverse : bool
         Scan from ``t = T-1`` down to 0: :math:`h_t = a_t h_{t+1} + b_t`.
     method : {"sequential", "associative"}, optional
         Default: sequential on CPU backends, associative on CuPy.
     backend : {"numba", "numpy", "cupy"}
-    out : array (T, *C), optional
+    out : array ``(T, *C)``, optional
         Preallocated, C-contiguous output of the result dtype (numba backend); nothing is
         allocated when it is given.
 
     Returns
     -------
-    array (T, *C)
+    array ``(T, *C)``
 
     Examples
     --------
@@ -314,7 +314,7 @@ def linear_scan_jvp(a, b, da, db, h0=None, *, backend: str = "numba"):
     return h, hdot
 
 
-#: input normalisations gamma(|lambda|) of h_t = lambda h_{t-1} + gamma x_t
+#: input normalisations ``gamma(|lambda|)`` of h_t = lambda h_{t-1} + gamma x_t
 NORMALIZATIONS = ("none", "l2", "l1")
 #: parametrisations of the eigenvalue; see diagonal_sensitivity
 PARAMETRIZATIONS = ("none", "exp", "sigmoid", "optimal")
@@ -388,9 +388,9 @@ def diagonal_sensitivity(lam, x, *, wrt: str = "lambda", normalization: str = "n
 
     Parameters
     ----------
-    lam : array (*C)
+    lam : array ``(*C)``
         Eigenvalues, one per channel (real for ``wrt="lambda"``).
-    x : array (T, *C)
+    x : array ``(T, *C)``
         Inputs.
     """
     gamma, dgam, dlam = sensitivity_coefficients(lam, wrt=wrt, normalization=normalization,

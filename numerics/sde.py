@@ -139,8 +139,8 @@ def _shape(a):
 class SimulationResult:
     """Moments at the saved times ``times`` (n_saves,): ``mean`` (n_saves, d) with
     ``mean_stderr``; ``second_moment`` E[Z Z^T] (n_saves, d, d) with ``second_moment_stderr``;
-    ``n_paths``, ``n_diverged`` (excluded from the moments), ``seed``; ``norm_sq`` E|Z|^2 with
-    ``norm_sq_stderr`` (from the per-path |Z|^2); ``functionals[name]`` E g(Z_t, t) (n_saves,) with
+    ``n_paths``, ``n_diverged`` (excluded from the moments), ``seed``; ``norm_sq`` ``E|Z|^2`` with
+    ``norm_sq_stderr`` (from the per-path ``|Z|^2``); ``functionals[name]`` E g(Z_t, t) (n_saves,) with
     ``functionals_stderr[name]``; ``paths`` (n_saves, n_paths, d) only when asked for; ``method``
     and ``antithetic`` as run."""
 

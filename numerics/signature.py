@@ -65,7 +65,7 @@ def sig_length(d: int, depth: int) -> int:
 
 def logsig_length(d: int, depth: int) -> int:
     r"""Number of Lyndon words of length <= depth over d letters: Witt's formula summed,
-    :math:`\sum_{k\le M}rac1k\sum_{m\mid k}\mu(m)d^{k/m}` (no enumeration, so any depth is cheap)."""
+    :math:`\sum_{k\le M}\frac1k\sum_{m\mid k}\mu(m)d^{k/m}` (no enumeration, so any depth is cheap)."""
     d, depth = _positive_int("d", d), _positive_int("depth", depth)
     total = 0
     for k in range(1, depth + 1):

@@ -8,10 +8,10 @@ density; the preconditioned operator P^{1/2} H P^{1/2} whose top eigenvalue is c
 the edge-of-stability line 2/eta; the relative movement of an empirical NTK.
 
 Error bounds. For a unit Ritz vector y with Ritz value theta and residual r = ||H y - theta y||,
-some eigenvalue lambda of the symmetric H satisfies |lambda - theta| <= r (Bauer-Fike/Weyl for
-normal operators), and |lambda - theta| <= r^2 / delta when the rest of the spectrum is at least
+some eigenvalue lambda of the symmetric H satisfies ``|lambda - theta| <= r`` (Bauer-Fike/Weyl for
+normal operators), and ``|lambda - theta| <= r^2 / delta`` when the rest of the spectrum is at least
 delta away from theta (Kato-Temple). Lanczos reports r exactly from the recurrence,
-r = beta_m |s_{m,i}| (Parlett, *The Symmetric Eigenvalue Problem*, section 13.2), and estimates
+``r = beta_m |s_{m,i}|`` (Parlett, *The Symmetric Eigenvalue Problem*, section 13.2), and estimates
 delta by the distance to the next Ritz value.
 """
 
@@ -59,7 +59,7 @@ class EigenResult:
         min(r_i, r_i^2 / delta_i) with delta_i the gap to the other Ritz values (Kato-Temple; an
         estimate, since delta_i comes from Ritz values); equals ``residuals`` for power iteration.
     converged : bool
-        Whether every error bound is <= tol |theta_i|.
+        Whether every error bound is ``<= tol |theta_i|``.
     status : str
         ``"converged"``, ``"invariant subspace"`` (exact) or the reason it stopped early.
     method, which : str
@@ -103,7 +103,7 @@ def _as_operator(name, hvp):
 
 def check_operator(hvp: Callable, dim: int, *, seed=0, rtol: float = 1e-8) -> float:
     """Probe ``hvp`` on two random vectors: it must return finite vectors of length ``dim``
-    (a square operator) and satisfy |u.Hw - w.Hu| <= rtol ||u|| ||w|| ||H||_est (symmetric).
+    (a square operator) and satisfy ``|u.Hw - w.Hu| <= rtol ||u|| ||w|| ||H||_est`` (symmetric).
 
     Returns the norm estimate max(||Hu||, ||Hw||) / ||.||.
 
@@ -323,7 +323,7 @@ def top_eigenvalues(hvp, dim: int, k: int = 1, *, method: str = "lanczos", tol: 
     with Rayleigh quotients; finds the largest *magnitude*, which may be negative: the brief's
     pitfall 5).
 
-    Stopping rule: every error bound (see :class:`EigenResult`) <= ``tol`` |theta_i|. Power
+    Stopping rule: every error bound (see :class:`EigenResult`) <= ``tol`` ``|theta_i|``. Power
     iteration has no gap estimate and uses the residual itself.
 
     Parameters

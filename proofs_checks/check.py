@@ -37,7 +37,7 @@ _EPS = np.finfo(float).eps
 # ------------------------------------------------------------------------------ tolerances
 @dataclass(frozen=True)
 class Exact:
-    """|numeric - symbolic| <= atol + rtol |symbolic| (deterministic computations)."""
+    """``|numeric - symbolic| <= atol + rtol |symbolic|`` (deterministic computations)."""
 
     rtol: float = 1e-12
     atol: float = 0.0
@@ -53,7 +53,7 @@ class Exact:
 
 @dataclass(frozen=True)
 class MonteCarlo:
-    """|numeric - symbolic| <= n_sigma * stderr + bias, with ``bias`` a declared systematic error
+    """``|numeric - symbolic| <= n_sigma * stderr + bias``, with ``bias`` a declared systematic error
     (discretisation, burn-in). Inconclusive when ``stderr > max_stderr`` (too few paths to test)."""
 
     n_sigma: float = 4.0

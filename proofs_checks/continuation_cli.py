@@ -19,7 +19,7 @@ A spec names the map and the continuation::
     [output]
     dir = "out/continue"
 
-Expressions are parsed with a whitelist (numbers, the declared symbols, + - * / **, exp, log,
+Expressions are parsed with a whitelist (numbers, the declared symbols, ``+ - * / **``, exp, log,
 sqrt, sin, cos, tanh), never evaluated.
 """
 
