@@ -59,7 +59,7 @@ def main(argv=None):
                                            normalization=norm, parametrization=par)[moment]
                     exact = float(kernel(lam, rho)[moment])
                     ax.errorbar(1 - lam, est.value, yerr=2 * est.stderr, ls="none", **style,
-                                label="Monte Carlo $\pm 2$ s.e." if (j, k) == (0, 0) else None)
+                                label=r"Monte Carlo $\pm 2$ s.e." if (j, k) == (0, 0) else None)
                     rows.append({"moment": moment, "normalization": norm, "parametrization": par, "rho": rho,
                                  "lam": lam, "closed_form": exact, "monte_carlo": est.value,
                                  "stderr": est.stderr, "z_score": (est.value - exact) / est.stderr})
