@@ -132,7 +132,7 @@ def _cli(*args):
 
 CASES += [
     ("cli:derive sde", lambda: _cli("--drift", "__import__('os')", "--diffusion", "1", "--state", "x"), 2,
-     ["`--drift`", "only numbers, names"]),
+     ["`--drift`", "__import__", "allowed functions"]),
     ("cli:derive sde", lambda: _cli("--drift", "x; y", "--diffusion", "1", "--state", "x,y"), 2,
      ["`--diffusion`", "one row per state"]),
     ("cli:derive sde", lambda: _cli("--drift", "x", "--diffusion", "1"), 2, ["`--state`"]),

@@ -26,4 +26,4 @@ def test_stratonovich_input_and_time(capsys):
 
 def test_strings_are_parsed_not_evaluated(capsys):
     assert cli.main(["derive", "sde", "--drift", "x.__class__", "--diffusion", "1", "--state", "x"]) == 2
-    assert "only numbers, names" in capsys.readouterr().err
+    assert "attribute access not allowed" in capsys.readouterr().err
