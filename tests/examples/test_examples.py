@@ -200,6 +200,26 @@ def test_dsf_compare_example(tmp_path):
 @pytest.mark.torch
 def test_dsf_mqar_spec_runs(tmp_path):
     """The shipped MQAR spec, shrunk (two models, a few steps, one seed) on a temporary store."""
+    import re
+
+    pytest.importorskip("torch")
+    from lemmata.proofs_checks import cli
+
+    text = (ROOT / "examples" / "dsf_mqar.toml").read_text()
+    text = text.replace('"../out/dsf_mqar.sqlite"', '"' + str(tmp_path / "s.sqlite") + '"')
+    text = text.replace('"../out/dsf_mqar.png"', '"' + str(tmp_path / "f.png") + '"')
+    for key, value in (("model", '["linear", "ssd"]'), ("n", "[4]"), ("d", "[8]"), ("lr", "[0.003]"),
+                       ("L", "[16]"), ("n_kv", "[2]"), ("steps", "[3]")):
+        text = re.sub(rf"^{key} = \[.*\]$", f"{key} = {value}", text, flags=re.M)
+    text = text.replace("seeds = 3", 'seeds = 1\nsearch_path = ["' + str(ROOT / "examples") + '"]')
+    spec = tmp_path / "mqar.toml"
+    spec.write_text(text)
+    assert cli.main(["study", str(spec), "--export", str(tmp_path / "r.csv"), "--no-progress"]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert len(rows) == 2 and all(0.0 <= float(r["accuracy"]) <= 1.0 for r in rows)
+    assert (tmp_path / "f.png").stat().st_size > 5_000
+
+
 @pytest.mark.torch
 def test_fewshot_transfer_example(tmp_path, monkeypatch):
     """The CPU-scale proxy of arXiv:2403.10696 at toy size (1-epoch pretraining into a temporary
@@ -228,19 +248,6 @@ def test_fewshot_transfer_spec_runs(tmp_path, monkeypatch):
     pytest.importorskip("torch")
     from lemmata.proofs_checks import cli
 
-    text = (ROOT / "examples" / "dsf_mqar.toml").read_text()
-    text = text.replace('"../out/dsf_mqar.sqlite"', '"' + str(tmp_path / "s.sqlite") + '"')
-    text = text.replace('"../out/dsf_mqar.png"', '"' + str(tmp_path / "f.png") + '"')
-    for key, value in (("model", '["linear", "ssd"]'), ("n", "[4]"), ("d", "[8]"), ("lr", "[0.003]"),
-                       ("L", "[16]"), ("n_kv", "[2]"), ("steps", "[3]")):
-        text = re.sub(rf"^{key} = \[.*\]$", f"{key} = {value}", text, flags=re.M)
-    text = text.replace("seeds = 3", 'seeds = 1\nsearch_path = ["' + str(ROOT / "examples") + '"]')
-    spec = tmp_path / "mqar.toml"
-    spec.write_text(text)
-    assert cli.main(["study", str(spec), "--export", str(tmp_path / "r.csv"), "--no-progress"]) == 0
-    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
-    assert len(rows) == 2 and all(0.0 <= float(r["accuracy"]) <= 1.0 for r in rows)
-    assert (tmp_path / "f.png").stat().st_size > 5_000
     monkeypatch.setenv("LEMMATA_CACHE_DIR", str(tmp_path / "cache"))
     text = (ROOT / "examples" / "fewshot_transfer.toml").read_text()
     text = text.replace('"../out/fewshot_transfer.sqlite"', '"' + str(tmp_path / "s.sqlite") + '"')
