@@ -86,7 +86,7 @@ def taylor_identity(order: int, m: int) -> dict:
 
 def taylor_remainder_bound(order: int):
     r"""Lagrange's bound :math:`|e^x-\sum_{p\le P}x^p/p!|\le|x|^{P+1}e^{|x|}/(P+1)!`, as an
-    expression in ``x`` (a symbol, nonnegative: |x|)."""
+    expression in ``x`` (a symbol, nonnegative: it stands for :math:`|x|`)."""
     if not isinstance(order, int) or isinstance(order, bool) or order < 0:
         raise LemmataError(f"`order` (the Taylor order P) must be a non-negative integer; got {order!r}.")
     x = sp.Symbol("x", nonnegative=True)

@@ -40,7 +40,7 @@ def t_statistic_expression() -> Derivation:
 
 
 def critical_r_expression(*, n=None) -> Derivation:
-    r"""|r|_crit as a function of the t quantile t_c and n, *derived* by solving
+    r""":math:`|r|_{crit}` as a function of the t quantile :math:`t_c` and n, *derived* by solving
     :math:`t_c=r\sqrt{n-2}/\sqrt{1-r^2}` for r > 0 (t is increasing in r on (-1, 1), so
     :math:`|t|>t_c\iff|r|>|r|_{crit}`):
 

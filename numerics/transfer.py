@@ -20,7 +20,7 @@ Protocol pieces
 Statistics
     * :func:`gap_statistics` -- per-cell mean and standard error over seeds, the LP - VP gap,
       Pearson and Spearman correlation of the per-model gap with log(#parameters), bootstrap
-      intervals over seeds and datasets, permutation p-values, critical |r| and power.
+      intervals over seeds and datasets, permutation p-values, critical ``|r|`` and power.
     * :func:`family_difference` -- accuracy difference between two backbone families per budget
       with its bootstrap interval (claims (a) and (b) of the paper).
     * :func:`critical_r`, :func:`correlation_power`, :func:`permutation_pvalue`.
@@ -559,7 +559,7 @@ def pad_to_canvas(images, canvas: int = 224) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ correlation tools
 def critical_r(n_models, alpha: float = 0.05) -> float:
-    r"""Two-sided critical Pearson |r| at level alpha for n models: the t statistic
+    r"""Two-sided critical Pearson :math:`|r|` at level alpha for n models: the t statistic
     :math:`t=r\sqrt{n-2}/\sqrt{1-r^2}` has n - 2 degrees of freedom under H0 (bivariate normal,
     rho = 0), so :math:`|r|_{crit}=t_c/\sqrt{n-2+t_c^2}` with :math:`t_c=t_{1-\alpha/2,\,n-2}`
     (brief item 5; closed form in :func:`lemmata.analysis.transfer.critical_r_expression`).
@@ -642,7 +642,7 @@ def _statistic(kind):
 @dataclass(frozen=True)
 class PermutationTest:
     """Two-sided permutation test of zero correlation: ``count`` permutations (of ``n_perm``) with
-    |stat| >= |observed|; ``p_value`` = count / n! when exact, else (1 + count) / (1 + n_perm)."""
+    ``|stat| >= |observed|``; ``p_value`` = count / n! when exact, else (1 + count) / (1 + n_perm)."""
 
     statistic: str
     observed: float
@@ -732,7 +732,7 @@ class GapStatistics:
     ``model_gap[i]``: mean over datasets, budgets and seeds of acc_LP - acc_VP for ``models[i]``;
     ``pearson_ci``, ``spearman_ci``: percentile bootstrap intervals at level ``1 - alpha`` from
     resampling datasets (shared by all models) and seeds within each cell; ``p_t``: the t-test
-    p-value of Pearson r; ``critical_r``: |r| needed for significance with this many models;
+    p-value of Pearson r; ``critical_r``: the ``|r|`` needed for significance with this many models;
     ``power``: power of that test against a true rho equal to ``power_rho``;
     ``bootstrap_gaps``: the (n_boot, n_models) bootstrap replicates of the model gaps.
 

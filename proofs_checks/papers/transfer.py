@@ -1,7 +1,7 @@
 """Checks for arXiv:2403.10696, "On the low-shot transferability of [V]-Mamba" (Misra, Gala,
 Orvieto; 2024; statements as in the brief, wording of (a)-(c) unconfirmed): the protocol
 invariants (few-shot budgets, disjoint splits, the ILM greedy label mapping and its tie rule,
-the frame-prompt geometry), the statistics a claim like (c) must report (critical |r| and power
+the frame-prompt geometry), the statistics a claim like (c) must report (critical ``|r|`` and power
 for a handful of models, calibrated permutation p-values), and, in the slow set, the three
 qualitative claims on tiny CPU backbones, each labelled a **CPU-scale proxy**, not the paper's
 result (that needs the pretrained Vim/VMamba/DeiT checkpoints on a GPU).
