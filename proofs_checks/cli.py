@@ -13,7 +13,7 @@ from . import __version__, continuation_cli
 from .catalogue import PAPERS, load_checks, select
 from .check import run_check
 from .derive import TOPICS, format_plain, parse_point, topic_document
-from .report import format_table, to_json, to_markdown
+from .report import GAP_LEGEND, format_table, to_json, to_markdown
 
 __all__ = ["main", "build_parser"]
 
@@ -24,7 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lemmata {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    check = commands.add_parser("check", help="run the theorem catalogue")
+    check = commands.add_parser(
+        "check", help="run the theorem catalogue",
+        description="Run the theorem catalogue: each check compares a closed form (symbolic) with a "
+                    "kernel, simulation or independent algorithm (numeric) at its points. The key of "
+                    "each check is printed to stderr as it starts, its status when it ends; the "
+                    "table goes to stdout.",
+        epilog=GAP_LEGEND, formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("--paper", choices=sorted(PAPERS), help="only this paper's checks")
     check.add_argument("--key", help="only the check with this key (globs allowed)")
     check.add_argument("--full", action="store_true", help="include the slow checks")
@@ -41,13 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     derive = commands.add_parser("derive", help="print the closed forms of a topic")
     topics = derive.add_subparsers(dest="topic", required=True, metavar="TOPIC")
     for topic in TOPICS.values():
-        sub = topics.add_parser(topic.name, help=topic.help, description=topic.help)
+        sub = topics.add_parser(topic.name, help=topic.help, description=topic.help,
+                                epilog=getattr(topic, "epilog", "") or None,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
         topic.add_arguments(sub)
         sub.add_argument("--at", nargs="+", metavar="NAME=VALUE",
-                         help="evaluate every closed form at this point")
+                         help="evaluate every closed form at this point (exact values: 0.1 is "
+                              "1/10; symbols listed below); default: no point, closed forms only")
         fmt = sub.add_mutually_exclusive_group()
-        fmt.add_argument("--latex", action="store_true", help="print LaTeX")
-        fmt.add_argument("--json", action="store_true", help="print the JSON document")
+        fmt.add_argument("--latex", action="store_true",
+                         help="print LaTeX (an aligned block) instead of the pretty-printed text")
+        fmt.add_argument("--json", action="store_true",
+                         help="print the JSON document {topic, symbols, results: {NAME: {expr, "
+                              "latex, value, why}}} instead of text")
     study = commands.add_parser("study", help="run a Monte Carlo study described in TOML",
                                 description="Run (and resume) a study: every finished task is kept "
                                             "in the study's SQLite store, so running again continues "
@@ -158,10 +170,14 @@ def _check(args) -> int:
             raise LemmataError(f"`--backend {args.backend}`: {exc} Pass --allow-skip to run anyway "
                                f"and report its checks as skipped.") from None
     reports = []
-    for c in checks:
+    live = sys.stderr.isatty()      # on a terminal the running line is replaced by the status line
+    for i, c in enumerate(checks, start=1):
+        print(f"running {c.key} ({i}/{len(checks)}) ...", file=sys.stderr, flush=True,
+              end="" if live else "\n")
         report = run_check(c, seed=args.seed, backend=args.backend)
         reports.append(report)
-        print(f"{report.status:>20}  {c.key}  ({report.seconds:.2f} s)", file=sys.stderr, flush=True)
+        print(("\r\033[K" if live else "") + f"{report.status:>20}  {c.key}  ({report.seconds:.2f} s)",
+              file=sys.stderr, flush=True)
     print(format_table(reports))
     if args.json:
         Path(args.json).write_text(to_json(reports, args.seed))
@@ -188,7 +204,8 @@ def _derive(args) -> int:
         if point:
             document = topic_document(topic.name, derivation, point)
             for name, result in document["results"].items():
-                shown = result["value"] if result["why"] is None else f"no value: {result['why']}"
+                shown = (repr(result["value"]) if not isinstance(result["value"], list) else result["value"]) \
+                    if result["why"] is None else f"no value: {result['why']}"
                 print(f"% {name} = {shown}")
     else:
         print(format_plain(topic.name, derivation, point))

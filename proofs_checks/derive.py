@@ -22,6 +22,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Callable
 
+import mpmath
 import sympy as sp
 
 from lemmata.analysis import dsf as adsf
@@ -31,7 +32,7 @@ from lemmata.analysis.errors import LemmataError
 from lemmata.analysis.parsing import parse_expression, parse_number
 
 __all__ = ["Topic", "TOPICS", "parse_point", "parse_points", "read_logistic_csv", "topic_document",
-           "format_plain", "MAX_DIM", "MAX_WORDS"]
+           "format_plain", "format_number", "MAX_DIM", "MAX_WORDS"]
 
 #: Largest ``--dim`` of ``derive ngn``: SymPy solves the dim x dim normal equations exactly, about
 #: 17 s at dim 30 on a loaded 2-core machine, growing like dim^3 (minutes at 100).
@@ -45,13 +46,16 @@ MAX_WORDS = 10_000
 @dataclass(frozen=True)
 class Topic:
     """A ``lemmata derive`` topic. ``preamble(args)``, when given, returns LaTeX lines that state
-    where the closed forms come from (printed before them with ``--latex``)."""
+    where the closed forms come from (printed before them with ``--latex``); ``epilog`` lists
+    the symbols the closed forms use and what they mean (shown by ``--help``)."""
 
     name: str
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     build: Callable[[argparse.Namespace], Derivation]
     preamble: Callable[[argparse.Namespace], list] | None = None
+    #: the topic's symbols and what they mean, shown under ``lemmata derive TOPIC --help``
+    epilog: str = ""
 
 
 def _ngn_arguments(parser):
@@ -83,22 +87,31 @@ def _ngn_preamble(args):
     g = sp.Matrix(sp.symbols(f"g_1:{args.dim + 1}", real=True))
     gamma = ngn.derive_ngn(args.dim, args.convention)["stepsize"]
     p_vec = sp.latex(sp.Matrix(p).T) + "^{\\top}"
+    step = ngn.derive_ngn(args.dim, args.convention)["step"]
+    residual = (step + gamma * g).applyfunc(sp.simplify)
     return [
         f"% LM / Gauss-Newton subproblem on r = sqrt(f) ({args.convention} convention):",
         f"{p_vec} = \\arg\\min_{{p}}\\; {sp.latex(objective)}",
         f"% its solution is p = -gamma grad f with",
         f"\\gamma = {sp.latex(gamma)} = \\frac{{\\sigma}}{{1 + \\frac{{\\sigma}}{{2f}}\\|\\nabla f\\|^2}}"
         if args.convention == "paper" else f"\\gamma = {sp.latex(gamma)}",
-        f"% (p + gamma g = {sp.sstr((ngn.derive_ngn(args.dim, args.convention)['step'] + gamma * g).applyfunc(sp.simplify).T)})",
+        # the check that the derived step is -gamma g, as LaTeX (0 when it holds)
+        f"{p_vec} + \\gamma\\, {sp.latex(g.T)}^{{\\top}} = {_latex_vector(residual)}",
     ]
+
+
+def _latex_vector(vector) -> str:
+    """``0`` for a zero vector (the identity holds), else the column as LaTeX."""
+    return "0" if all(e == 0 for e in vector) else sp.latex(vector.T) + "^{\\top}"
 
 
 def _memory_arguments(parser):
     parser.add_argument("--normalization", choices=recurrence.NORMALIZATIONS, default="none",
-                        help="input normalisation gamma: none, l2 = sqrt(1-lam^2), l1 = 1-lam")
+                        help="input normalisation gamma: none (gamma = 1), l2 = sqrt(1-lam^2), l1 = 1-lam; "
+                             "default none")
     parser.add_argument("--parametrization", choices=recurrence.PARAMETRIZATIONS, default="none",
                         help="sensitivity w.r.t. lam (none) or omega: exp lam=exp(-exp(omega)), "
-                             "sigmoid lam=sigmoid(omega), optimal lam=tanh(omega)")
+                             "sigmoid lam=sigmoid(omega), optimal lam=tanh(omega); default none")
 
 
 def _memory_build(args):
@@ -116,9 +129,10 @@ def _memory_build(args):
 
 def _reconstruction_arguments(parser):
     parser.add_argument("--nodes", choices=vandermonde.NODE_FAMILIES, required=True,
-                        help="roots of unity, radius r times them, real equispaced n/L, or Chebyshev")
+                        help="the node family: roots (of unity), radius (r times the roots), real "
+                             "(equispaced n/L) or chebyshev; required")
     parser.add_argument("--L", type=int, required=True, dest="length",
-                        help="sequence length = number of nodes")
+                        help="sequence length = number of nodes (>= 1); required")
 
 
 def _reconstruction_build(args):
@@ -131,7 +145,7 @@ def _reconstruction_build(args):
 
 def _logistic_arguments(parser):
     parser.add_argument("--data", required=True, metavar="FILE.csv",
-                        help="CSV with a header x1..xd,y and labels y in {-1, +1}")
+                        help="CSV with a header x1..xd,y and labels y in {-1, +1}; required")
 
 
 def read_logistic_csv(path):
@@ -195,31 +209,38 @@ def _logistic_build(args):
     X, y = read_logistic_csv(args.data)
     z = [[yi * v for v in row] for row, yi in zip(X, y)]
     sol = logistic.solution(z)
-    digits = 30
-    minimizer = sp.Matrix([sp.Float(str(v), digits) for v in sol["minimizer"]])
-    lam = sp.Float(str(sol["lambda"]), digits)
+    digits = 30     # of the 40 the solver carries (the mpf itself, not its 15-digit str)
+    minimizer = sp.Matrix([sp.Float(v, digits) for v in sol["minimizer"]])
+    lam = sp.Float(sol["lambda"], digits)
     return Derivation("logistic", (), (), {
         "minimizer": minimizer, "lambda": lam, "eta_global_1d": 1 / lam, "eta_critical": 2 / lam,
-        "top_eigenvector": sp.Matrix([sp.Float(str(v), digits) for v in sol["eigenvector"]])},
+        "top_eigenvector": sp.Matrix([sp.Float(v, digits) for v in sol["eigenvector"]])},
         source=f"{logistic.SOURCE}: minimiser by damped Newton at 40 digits; lambda = top Hessian "
                f"eigenvalue at it; thresholds 1/lambda (1-D global convergence) and 2/lambda (flip)")
 
 
 def _sde_arguments(parser):
     parser.add_argument("--optimizer", choices=("sgd", "sgda", "seg", "shgd"),
-                        help="the SDE of an optimiser on --game (or give --drift/--diffusion/--state)")
+                        help="the SDE of an optimiser on --game: sgd (a loss), or sgda, seg (extra-gradient, step "
+                             "rho), shgd (Hamiltonian) on a game; no default (or give --drift/--diffusion/--state)")
     parser.add_argument("--game", metavar="EXPR",
                         help="SymPy expression: the loss of sgd in x (x_1, x_2, ... for vectors), or "
-                             "the game f(x, y) (x descends, y ascends), e.g. 'a/2*x**2 + lam*x*y - a/2*y**2'")
-    parser.add_argument("--order", type=int, choices=(1, 2), default=1)
-    parser.add_argument("--noise", choices=("additive", "multiplicative"), default="additive")
+                             "the game f(x, y) (x descends, y ascends), e.g. 'a/2*x**2 + lam*x*y - a/2*y**2'; "
+                             "names other than x, y are parameters")
+    parser.add_argument("--order", type=int, choices=(1, 2), default=1,
+                        help="order in the step size eta of the weak approximation: 1 (drift = -F) "
+                             "or 2 (adds the O(eta) correction); default 1")
+    parser.add_argument("--noise", choices=("additive", "multiplicative"), default="additive",
+                        help="gradient noise: additive (sigma xi added to the oracle) or "
+                             "multiplicative (sigma-scaled noise on the matrix of a bilinear game "
+                             "x^T B y; minimax optimisers only); default additive")
     parser.add_argument("--drift", metavar='"b1; b2"', help="a general Ito SDE: the drift, one entry per "
                         "state symbol separated by ';', e.g. 'mu*x' (write --drift=-x when it starts with a minus)")
     parser.add_argument("--diffusion", metavar='"D11, D12; D21, D22"',
-                        help="its d x m diffusion: rows separated by ';', entries by ','")
+                        help="its d x m diffusion: rows separated by ';', entries by ','; with --drift and --state")
     parser.add_argument("--state", metavar="x,y", help="the state symbols, comma-separated; other names "
                         "are parameters and t is the clock")
-    parser.add_argument("--stratonovich", action="store_true", help="read --drift as a Stratonovich drift")
+    parser.add_argument("--stratonovich", action="store_true", help="read --drift as a Stratonovich drift (default: Ito)")
 
 
 def _parse_user_expression(text, name, allowed_symbols):
@@ -299,9 +320,9 @@ def _sde_build(args):
 
 def _signature_arguments(parser):
     parser.add_argument("--points", required=True, metavar='"x0,y0;x1,y1;..."',
-                        help="the points of a piecewise-linear path (exact: 0.1 means 1/10)")
-    parser.add_argument("--depth", type=int, required=True, help="truncation level (>= 1)")
-    parser.add_argument("--log", action="store_true", help="also the log-signature in the Lyndon basis")
+                        help="the points of a piecewise-linear path (exact: 0.1 means 1/10); required")
+    parser.add_argument("--depth", type=int, required=True, help="truncation level (>= 1); required")
+    parser.add_argument("--log", action="store_true", help="also the log-signature in the Lyndon basis (default: off)")
 
 
 def parse_points(text: str, name: str = "--points") -> list:
@@ -359,26 +380,62 @@ def _dsf_build(args):
     return adsf.derive_dsf(args.arch, args.length, args.order)
 
 
+def _symbols_epilog(entries, note: str = "") -> str:
+    """The ``--help`` epilog of a topic: ``symbols:`` then one ``NAME  meaning`` line each."""
+    lines = ["symbols:"]
+    width = max((len(name) for name, _ in entries), default=0)
+    lines += [f"  {name.ljust(width)}  {meaning}" for name, meaning in entries]
+    if note:
+        lines.append(f"  {note}" if entries else f"symbols: {note}")
+    if not entries:
+        lines = lines[1:]
+    lines.append("values of --at are exact (0.1 means 1/10); --json gives expr, latex, value, why.")
+    return "\n".join(lines)
+
+
 TOPICS = {
     "signature": Topic("signature", "exact signature (and log-signature) of a piecewise-linear path "
-                                    "(arXiv:2402.19047)", _signature_arguments, _signature_build),
+                                    "(arXiv:2402.19047)", _signature_arguments, _signature_build,
+                           epilog=_symbols_epilog([], "none: the signature of the given points is "
+                                                  "exact numbers (rationals for rational points)")),
     "sde": Topic("sde", "drift and diffusion of the SDE of SGD/SGDA/SEG/SHGD on a symbolic loss or game, "
                         "additive or multiplicative noise, order 1 or 2 (arXiv:2402.12508); or any Ito SDE "
                         "from --drift/--diffusion/--state with its Stratonovich drift",
-                 _sde_arguments, _sde_build),
+                 _sde_arguments, _sde_build, epilog=_symbols_epilog([
+                     ("x, y", "the players (x_1, x_2, ... and y_1, ... for vectors): the SDE's state"),
+                     ("eta", "step size (learning rate) of the optimiser, > 0"),
+                     ("rho", "extra-step size of SEG (the extrapolation z - rho F(z)), > 0"),
+                     ("sigma", "noise scale of the gradient oracle, > 0"),
+                     ("others", "every other name in --game (e.g. lam, a) is a parameter"),
+                     ("general", "with --drift/--diffusion: the names of --state are the state, "
+                                 "t the clock,\n           every other name a parameter")])),
     "logistic": Topic("logistic", "minimiser, lambda (top Hessian eigenvalue at it) and the step "
                                   "thresholds 1/lambda and 2/lambda of GD on logistic regression for a "
-                                  "CSV data set (arXiv:2406.05033)", _logistic_arguments, _logistic_build),
+                                  "CSV data set (arXiv:2406.05033)", _logistic_arguments, _logistic_build,
+                         epilog=_symbols_epilog([], "none: the results are numbers for the data, "
+                                                "computed at 40 digits and printed at 30")),
     "memory": Topic("memory", "stationary variance E_h2 and sensitivity E_dh2 of h = lam h + gamma x "
                               "for AR(1) input (rho), with normalisation and reparametrisation, their "
                               "lam -> 1 behaviour, the kernel K and S = d2K/dadb (arXiv:2405.21064)",
-                    _memory_arguments, _memory_build),
+                    _memory_arguments, _memory_build, epilog=_symbols_epilog([
+                        ("lam", "the recurrence's eigenvalue (lambda), |lam| < 1"),
+                        ("rho", "the AR(1) correlation of the input, E[x_t x_{t+k}] = rho^|k|, in [0, 1]"),
+                        ("a, b", "the arguments of the kernel K(a, b; rho) = sum a^n b^m rho^|n-m|"),
+                        ("epsilon", "1 - lam, in the lam -> 1 expansions *_near_one")])),
     "reconstruction": Topic("reconstruction", "condition number and determinant of the L x L "
                                               "Vandermonde encoder of a node family (arXiv:2307.11888)",
-                            _reconstruction_arguments, _reconstruction_build),
+                            _reconstruction_arguments, _reconstruction_build,
+                            epilog=_symbols_epilog([("r", "the radius of the nodes r e^{2 pi i k/L} "
+                                                          "(--nodes radius), 0 < r <= 1")],
+                                                   "the other node families give numbers")),
     "ngn": Topic("ngn", "the NGN step from the LM/Gauss-Newton subproblem on sqrt(f), its "
                         "stepsize and the bounds sigma/(1+sigma L) <= gamma <= sigma "
-                        "(arXiv:2407.04358)", _ngn_arguments, _ngn_build, _ngn_preamble),
+                        "(arXiv:2407.04358)", _ngn_arguments, _ngn_build, _ngn_preamble,
+                 epilog=_symbols_epilog([
+                     ("f", "the loss value at the current point, > 0"),
+                     ("g_1..g_dim", "the gradient of f there"),
+                     ("sigma", "the NGN parameter (the step size's scale), > 0"),
+                     ("L", "the smoothness constant of f, > 0")])),
     "dsf": Topic("dsf", "DSF matrices Lambda_i, B_i, C_i and the entries of Phi (y = Phi u) of an attention, "
                         "SSM or RNN architecture, one channel, L steps (arXiv:2405.15731)",
                  _dsf_arguments, _dsf_build),
@@ -387,12 +444,12 @@ TOPICS = {
 
 def _parametrization_arguments(parser):
     parser.add_argument("--scheme", choices=parametrization.SCHEMES, required=True,
-                        help="sp, ntp (NTK multipliers, constant rate), mup, depth_mup")
+                        help="sp, ntp (NTK multipliers, constant rate), mup, depth_mup; required")
     parser.add_argument("--layers", type=int, default=3, dest="n_layers",
                         help="number of weight matrices (>= 2; >= 3 for depth_mup); default 3")
     parser.add_argument("--two-layer-linear", action="store_true",
                         help="instead: the two-layer linear net on one example (mup or ntp): "
-                             "conserved quantities, fixed point and limiting sharpness S*")
+                             "conserved quantities, fixed point and limiting sharpness S* (default: off)")
 
 
 def _parametrization_build(args):
@@ -418,7 +475,14 @@ TOPICS["parametrization"] = Topic(
     "parametrization", "per-layer init std, forward multiplier and SGD/Adam learning-rate multipliers "
                        "of SP, NTP, muP and Depth-muP, or the two-layer linear closed form "
                        "(arXiv:2402.17457)",
-    _parametrization_arguments, _parametrization_build, _parametrization_preamble)
+    _parametrization_arguments, _parametrization_build, _parametrization_preamble,
+    epilog=_symbols_epilog([
+        ("n", "the width of the hidden layers"), ("d", "the input dimension"),
+        ("gamma_0, n_0", "the base output multiplier and base width: gamma = gamma_0 sqrt(n/n_0)"),
+        ("g", "the activation gain (sqrt 2 for ReLU)"),
+        ("L, beta", "depth_mup: the number of residual blocks and the branch multiplier"),
+        ("p, q", "--two-layer-linear: p = u.v and q = |u|^2 + |v|^2 of f = c (u.v)"),
+        ("y, p_0, q_0", "--two-layer-linear: the target and the initial p, q")]))
 
 
 def parse_point(items, derivation: Derivation) -> dict:
@@ -469,30 +533,130 @@ def _value(expr, point, dps=30):
     return value, None
 
 
+def _latex_entries(derivation: Derivation) -> dict:
+    """``{name: LaTeX}`` taken from :meth:`Derivation.latex` itself (the same symbol names, e.g.
+    ``\\lambda`` for ``lam``), so that the JSON ``latex`` field and ``--latex`` are identical."""
+    entries = {}
+    for name in derivation.names:
+        block = derivation.latex([name])
+        body = block[len("\\begin{aligned}\n"):-len("\n\\end{aligned}")]
+        entries[name] = body.partition(" &= ")[2]
+    return entries
+
+
 def topic_document(topic: str, derivation: Derivation, point: dict) -> dict:
-    """The JSON document of the derive contract."""
+    """The JSON document of the derive contract (``latex`` as :meth:`Derivation.latex` writes it)."""
     results = {}
+    latex = _latex_entries(derivation)
     for name, expr in derivation.expressions.items():
         value, why = _value(expr, point)
-        entry = {"expr": sp.sstr(expr), "latex": sp.latex(expr), "value": value, "why": why}
+        entry = {"expr": sp.sstr(expr), "latex": latex[name], "value": value, "why": why}
         if isinstance(expr, sp.MatrixBase) and expr.cols == 1 and all(e.is_Rational for e in expr):
             entry["exact"] = [sp.sstr(e) for e in expr]        # exact rationals as strings
         results[name] = entry
     return {"topic": topic, "symbols": [s.name for s in derivation.symbols], "results": results}
 
 
-def format_plain(topic: str, derivation: Derivation, point: dict) -> str:
+def _float_digits(expr) -> int | None:
+    """Decimal digits of the most precise SymPy Float in ``expr`` above double precision (None
+    when it holds none: its numbers are exact, or doubles)."""
+    precisions = [f._prec for f in expr.atoms(sp.Float) if f._prec > 53]
+    return mpmath.libmp.prec_to_dps(max(precisions)) if precisions else None
+
+
+def format_number(number) -> str:
+    """A real SymPy number as text, to the precision it carries: integers and rationals exactly
+    (``1/4``, with the shortest round-trip double after it: ``1/4 ≈ 0.25``), Floats above double
+    precision at their own digits (trailing zeros dropped), everything else (doubles, ``sqrt(2)``,
+    ``pi``) as the shortest string that reads back as the same double (``repr(float)``)."""
+    number = sp.sympify(number)
+    if number.is_Integer:
+        return str(number)
+    if number.is_Rational:
+        return f"{number.p}/{number.q} ≈ {float(number)!r}"
+    digits = _float_digits(number)
+    if digits is not None:
+        value = sp.N(number, digits)
+        return mpmath.libmp.to_str(value._mpf_, digits)
+    return repr(float(sp.N(number, 30)))
+
+
+def _point_value(expr, point):
+    """Lines for the value of ``expr`` at ``point`` (exact where it is exact), or None when
+    ``_value`` gives none."""
+    def entry(e):
+        return format_number(e.xreplace(point))
+    if isinstance(expr, sp.MatrixBase):
+        rows = [[entry(expr[i, j]) for j in range(expr.cols)] for i in range(expr.rows)]
+        return _layout(rows)
+    return [entry(expr)]
+
+
+def _layout(rows) -> list:
+    """A matrix of strings laid out in brackets, columns right-aligned (as SymPy draws them)."""
+    widths = [max(len(row[j]) for row in rows) for j in range(len(rows[0]))]
+    body = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
+    if len(body) == 1:
+        return [f"[{body[0]}]"]
+    return [("⎡" if i == 0 else "⎣" if i == len(body) - 1 else "⎢") + line
+            + ("⎤" if i == 0 else "⎦" if i == len(body) - 1 else "⎥") for i, line in enumerate(body)]
+
+
+def _pretty(label: str, expr, unicode: bool, columns: int) -> str:
+    """``label = expr`` with SymPy's pretty printer (matrices laid out, the label on the
+    expression's baseline)."""
+    from sympy.printing.pretty.pretty import PrettyPrinter
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    printer = PrettyPrinter({"use_unicode": unicode, "wrap_line": True, "num_columns": columns})
+    form = prettyForm(*prettyForm(f"{label} = ").right(printer._print(expr)))
+    return form.render(wrap_line=True, num_columns=columns)
+
+
+def _supports_unicode(stream=None) -> bool:
+    import sys
+
+    encoding = getattr(stream or sys.stdout, "encoding", None) or "ascii"
+    try:
+        "⎡⎢⎣─⋅√₁".encode(encoding)
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def format_plain(topic: str, derivation: Derivation, point: dict, *, unicode: bool | None = None,
+                 columns: int | None = None) -> str:
+    """The plain-text output of ``lemmata derive``: a header (source, symbols, the ``--at`` point,
+    assumptions), then every closed form pretty-printed by SymPy, and, where one can be given, its
+    value (exact rationals exactly, high-precision numbers at their digits, doubles by
+    ``repr``). Without ``--at`` a value line appears only for a closed form without symbols that is
+    not already a plain number (``sqrt(2)``); with ``--at`` every closed form gets a value or the
+    reason it has none."""
+    import shutil
+
+    unicode = _supports_unicode() if unicode is None else unicode
+    columns = columns or shutil.get_terminal_size((100, 24)).columns
     lines = [f"{topic}: {derivation.source}",
-             f"symbols: {', '.join(s.name for s in derivation.symbols)}"]
+             f"symbols: {', '.join(s.name for s in derivation.symbols) or '(none)'}"]
+    if point:
+        lines.append("at: " + ", ".join(f"{s.name} = {format_number(v).split(' ≈ ')[0]}"
+                                        for s, v in point.items()))
     for a in derivation.assumptions:
         lines.append(f"assume: {a.sentence}")
-    lines.append("")
-    document = topic_document(topic, derivation, point)
-    for name, result in document["results"].items():
-        line = f"{name} = {result['expr']}"
-        if result["value"] is not None and result["why"] is None:
-            line += f"    [= {result['value']!r} at the given point]"
-        elif point and result["why"] is not None:
-            line += f"    [no value: {result['why']}]"
-        lines.append(line)
-    return "\n".join(lines)
+    for name, expr in derivation.expressions.items():
+        lines.append("")
+        lines.append(_pretty(name, expr, unicode, columns))
+        value, why = _value(expr, point)
+        literal = all(e.is_Number for e in (expr if isinstance(expr, sp.MatrixBase) else [expr]))
+        if why is None and value is not None:
+            if point or not literal:
+                shown = _point_value(expr, point)
+                lines.append(f"  value: {shown[0]}")
+                lines.extend("         " + row for row in shown[1:])
+        elif point:
+            lines.append(f"  no value: {why}")
+    text = "\n".join(lines)
+    return text if unicode else text.translate(_ASCII)
+
+
+_ASCII = str.maketrans({"⎡": "[", "⎢": "[", "⎣": "[", "⎤": "]", "⎥": "]", "⎦": "]", "≈": "~"})

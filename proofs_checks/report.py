@@ -6,7 +6,20 @@ import json
 
 from .check import CheckReport, versions
 
-__all__ = ["catalogue_report", "format_table", "to_json", "to_markdown"]
+__all__ = ["GAP_LEGEND", "catalogue_report", "format_table", "to_json", "to_markdown"]
+
+#: What the "worst gap / allowed" column means, per tolerance kind (see :mod:`.check`)
+GAP_LEGEND = """\
+worst gap / allowed: the point with the largest ratio gap/allowed; a point passes when
+gap <= allowed ("-" when no point was judged). Per tolerance kind:
+  Exact       gap = |numeric - symbolic|;  allowed = atol + rtol |symbolic|
+  MonteCarlo  gap = |numeric - symbolic|;  allowed = n_sigma stderr + bias (declared systematic
+              error); inconclusive when stderr > max_stderr
+  Order       gap = |fitted slope - claimed order|;  allowed = slack; inconclusive when the
+              slope's stderr > slack
+  Bound       gap = signed excess, numeric - symbolic (upper) or symbolic - numeric (lower),
+              negative when the claim holds with room;  allowed = n_sigma stderr + slack
+              + rtol |symbolic|"""
 
 
 def catalogue_report(reports, seed: int) -> dict:
@@ -28,8 +41,9 @@ def _worst(report: CheckReport) -> str:
 
 
 def format_table(reports) -> str:
-    """key | status | worst gap / allowed | seconds, one line per check, a summary line, then the
-    reason of every skip and the worst points of every failing, erroring or inconclusive check."""
+    """key | status | worst gap / allowed | seconds, one line per check, a summary line, the
+    reason of every skip and the worst points of every failing, erroring or inconclusive check,
+    then :data:`GAP_LEGEND`."""
     rows = [("key", "status", "worst gap / allowed", "seconds")]
     for r in reports:
         rows.append((r.key, r.status, _worst(r), f"{r.seconds:.2f}"))
@@ -54,6 +68,8 @@ def format_table(reports) -> str:
             for p in bad:
                 lines.append(f"  {r.key} {p.status} at {p.params}: {p.message or ''} "
                              f"symbolic={p.symbolic} numeric={p.numeric} gap={p.gap} bound={p.bound}")
+    lines.append("")
+    lines.append(GAP_LEGEND)
     return "\n".join(lines)
 
 

@@ -105,3 +105,9 @@ if torch is not None:
         TN + "normalise": "tensor arithmetic on images already validated by its callers",
         TN + "adam_probe": "the optimiser behind linear_probe(method='adam'), which validates the inputs",
     })
+    CASES += [
+        (TN + "transfer_task", lambda: TT.transfer_task("vim", "t", "glyphs", 1, "XP", 0), ValueError,
+         ["`method`", "'LP'", "'VP'", "XP"]),
+        (TN + "proxy_table", lambda: TT.proxy_table(methods=("XP",), budgets=(1,), seeds=(0,), sizes=("t",),
+                                                     backbones=("vim",)), ValueError, ["`method`", "XP"]),
+    ]

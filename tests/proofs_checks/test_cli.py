@@ -80,8 +80,13 @@ def test_derive_bad_input(capsys):
 
 @pytest.mark.skipif(shutil.which("lemmata") is None, reason="console script not installed")
 def test_console_script_runs():
-    result = subprocess.run(["lemmata", "derive", "ngn"], capture_output=True, text=True)
-    assert result.returncode == 0 and "stepsize = 2*f*sigma" in result.stdout
+    import os
+
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    result = subprocess.run(["lemmata", "derive", "ngn"], capture_output=True, text=True,
+                            encoding="utf-8", env=env)
+    # the closed form gamma <= sigma, pretty-printed (sigma as its Greek letter)
+    assert result.returncode == 0 and "\nstepsize_upper_bound = σ\n" in result.stdout
 
 
 def test_derive_memory_contract(capsys):
@@ -225,4 +230,6 @@ def test_values_that_cannot_be_given_say_why(capsys):
     assert cli.main(["derive", "ngn", "--at", "f=1", "g_1=2", "sigma=1/2", "L=3", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["results"]["stepsize"]["why"] is None
     assert cli.main(["derive", "ngn", "--at", "f=1", "g_1=2"]) == 0
-    assert "stepsize = 2*f*sigma/(2*f + g_1**2*sigma)    [no value: no value for ['sigma']]" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "\nstepsize_upper_bound = σ\n  no value: no value for ['sigma']" in out
+    assert "  no value: no value for ['L', 'sigma']" in out
